@@ -1,0 +1,58 @@
+# One command sets up and runs (`make run`), one sets up and passes all tests
+# (`make test`). Both install what they need first (`deps`).
+
+SHELL := /bin/bash
+CARGO ?= cargo
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+APT_PACKAGES := clang llvm libelf-dev zlib1g-dev pkg-config make gcc bpftool \
+	busybox-static qemu-system-x86 kmod cpio zstd
+RUN_ARGS ?=
+
+.PHONY: deps build run test test-host unit vmlinux vmtest bench clippy fmt
+
+deps:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "deps: installing $$missing"; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+	@command -v $(CARGO) >/dev/null || { echo "deps: cargo not found: install Rust (https://rustup.rs)"; exit 1; }
+
+build: deps
+	$(CARGO) build --release --bins
+
+# The main job: trace execs on this machine (Ctrl-C to stop).
+run: build
+	$(SUDO) ./target/release/execsnoop $(RUN_ARGS)
+
+# Everything: unit tests, privileged tests on this host, then the kernel matrix.
+test: deps test-host vmtest
+
+unit:
+	$(CARGO) test --lib --bins
+
+# Privileged tests read the one global trace_pipe: one test at a time.
+test-host: deps
+	$(CARGO) build --bins --examples
+	$(SUDO) env "PATH=$$PATH" $(CARGO) test --all-targets -- --test-threads=1
+
+vmtest: deps
+	@if [ -x vmtest/run.sh ]; then ./vmtest/run.sh $(KERNELS); else echo "vmtest: harness not present yet"; fi
+
+bench: deps
+	@if [ -x bench/run.sh ]; then ./bench/run.sh; else echo "bench: not present yet"; exit 1; fi
+
+# Regenerate vmlinux.h from the running kernel's BTF (note which kernel in vmlinux/README.md).
+vmlinux:
+	@test -r /sys/kernel/btf/vmlinux || { echo "vmlinux: this kernel has no /sys/kernel/btf/vmlinux"; exit 1; }
+	mkdir -p vmlinux/$(ARCH)
+	bpftool btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/$(ARCH)/vmlinux.h
+	@echo "vmlinux/$(ARCH)/vmlinux.h regenerated from $$(uname -r)"
+
+clippy:
+	$(CARGO) clippy --all-targets -- -D warnings
+
+fmt:
+	$(CARGO) fmt --all

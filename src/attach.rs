@@ -1,0 +1,102 @@
+//! Attaching the book's execve programs with a fallback: the book uses a kprobe on the
+//! arch's syscall wrapper (libbpf `ksyscall`), which kernels built without
+//! CONFIG_KPROBES cannot do; there the `syscalls/sys_enter_<name>` tracepoint carries
+//! the same arguments. Each program ships both bodies; user space loads what the mode
+//! needs and attaches one, saying on stderr which.
+
+use std::fmt;
+use std::path::Path;
+
+use anyhow::{anyhow, Result};
+use libbpf_rs::{Link, OpenProgramMut, ProgramMut, TracepointCategory};
+
+/// `--attach` values.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum AttachMode {
+    /// kprobe where the kernel has kprobes, else the tracepoint.
+    #[default]
+    Auto,
+    /// Only the book's kprobe (ksyscall); fail if the kernel cannot.
+    Kprobe,
+    /// Only the syscalls/sys_enter_* tracepoint.
+    Tracepoint,
+}
+
+/// Where a program ended up attached.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AttachPoint {
+    Ksyscall(String),
+    Tracepoint(String),
+}
+
+impl fmt::Display for AttachPoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AttachPoint::Ksyscall(s) => write!(f, "kprobe (ksyscall/{s})"),
+            AttachPoint::Tracepoint(s) => write!(f, "tracepoint syscalls/sys_enter_{s}"),
+        }
+    }
+}
+
+/// True when the kernel offers perf-event kprobes (the PMU libbpf attaches through).
+/// Absent on kernels built without CONFIG_KPROBE_EVENTS.
+pub fn kprobes_available() -> bool {
+    Path::new("/sys/bus/event_source/devices/kprobe").exists()
+}
+
+/// Before load: turns off autoload of the body the mode will not attach, so a forced
+/// mode never loads the other one. In `auto`, both load so the attach can fall back.
+pub fn select_autoload(
+    mode: AttachMode,
+    kprobe: &mut OpenProgramMut,
+    tracepoint: &mut OpenProgramMut,
+) {
+    let (k, t) = match mode {
+        AttachMode::Auto if !kprobes_available() => (false, true),
+        AttachMode::Auto => (true, true),
+        AttachMode::Kprobe => (true, false),
+        AttachMode::Tracepoint => (false, true),
+    };
+    kprobe.set_autoload(k);
+    tracepoint.set_autoload(t);
+}
+
+/// Attaches `kprobe` as `ksyscall/<syscall>` or `tracepoint` to
+/// `syscalls/sys_enter_<syscall>` as `mode` says, and tells on stderr which one was used
+/// (and why, when auto fell back). `prog` names the binary in that line.
+pub fn attach_syscall_entry(
+    prog: &str,
+    mode: AttachMode,
+    syscall: &str,
+    kprobe: &ProgramMut,
+    tracepoint: &ProgramMut,
+) -> Result<(Link, AttachPoint)> {
+    let tp = |why: Option<String>| -> Result<(Link, AttachPoint)> {
+        let link = tracepoint
+            .attach_tracepoint(TracepointCategory::Syscalls, format!("sys_enter_{syscall}"))
+            .map_err(|e| anyhow!("attaching to tracepoint syscalls/sys_enter_{syscall}: {e}"))?;
+        let point = AttachPoint::Tracepoint(syscall.to_string());
+        match why {
+            Some(why) => eprintln!("{prog}: {why}; attached to {point} instead"),
+            None => eprintln!("{prog}: attached to {point}"),
+        }
+        Ok((link, point))
+    };
+    let kp = || -> Result<(Link, AttachPoint)> {
+        let link = kprobe
+            .attach_ksyscall(false, syscall)
+            .map_err(|e| anyhow!("attaching kprobe (ksyscall/{syscall}): {e}"))?;
+        let point = AttachPoint::Ksyscall(syscall.to_string());
+        eprintln!("{prog}: attached to {point}");
+        Ok((link, point))
+    };
+    match mode {
+        AttachMode::Tracepoint => tp(None),
+        AttachMode::Kprobe if !kprobes_available() => Err(anyhow!(
+            "this kernel has no kprobes (no /sys/bus/event_source/devices/kprobe); use --attach tracepoint or auto"
+        )),
+        AttachMode::Kprobe => kp(),
+        AttachMode::Auto if !kprobes_available() => tp(Some("kernel has no kprobes".into())),
+        AttachMode::Auto => kp().or_else(|e| tp(Some(format!("{e:#}")))),
+    }
+}

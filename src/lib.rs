@@ -1,0 +1,23 @@
+//! Everything the book's programs and `execsnoop` share: privilege and kernel-feature
+//! checks, attach with fallback, the trace_pipe reader, signal handling, libbpf log
+//! routing, and output helpers. Each binary in `src/bin/` stays a thin `main`.
+
+pub mod attach;
+pub mod cli;
+pub mod privilege;
+pub mod shutdown;
+pub mod tracepipe;
+
+/// The generated skeletons, one module per `src/bpf/<name>.bpf.c` (see build.rs).
+pub mod skel {
+    #![allow(
+        clippy::all,
+        missing_docs,
+        unused_imports,
+        non_camel_case_types,
+        non_upper_case_globals,
+        non_snake_case,
+        dead_code
+    )]
+    include!(concat!(env!("OUT_DIR"), "/skels.rs"));
+}

@@ -1,0 +1,233 @@
+//! Helpers shared by the integration tests.
+//!
+//! Privileged tests call [`require_root`] first: without root they FAIL (CI runs as
+//! root; a privileged test that quietly passes would hide a broken setup). A kernel that
+//! lacks a feature makes a test call [`skip`], which prints `SKIP: <test>: <reason>`
+//! (the kernel-matrix harness collects those lines) and returns.
+//!
+//! The trace pipe is one global stream that readers consume: run these tests with
+//! `--test-threads=1` (the Makefile does).
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{channel, Receiver, RecvTimeoutError};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// Path of one of the package's binaries: `$LEBPF_BIN_DIR/<name>` when set (the VM
+/// harness), else next to the test executable's `deps/` folder (cargo's layout).
+pub fn bin(name: &str) -> PathBuf {
+    if let Some(dir) = std::env::var_os("LEBPF_BIN_DIR") {
+        return PathBuf::from(dir).join(name);
+    }
+    let exe = std::env::current_exe().expect("current_exe");
+    let dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
+    let p = dir.join(name);
+    assert!(p.exists(), "{} not built (cargo build first)", p.display());
+    p
+}
+
+/// Fails the test unless running as root.
+pub fn require_root() {
+    // SAFETY: geteuid cannot fail.
+    let euid = unsafe { libc::geteuid() };
+    assert_eq!(
+        euid, 0,
+        "privileged test: must run as root (make test as root / sudo)"
+    );
+}
+
+/// The running test's name (libtest names the thread after it).
+pub fn test_name() -> String {
+    thread::current().name().unwrap_or("?").to_string()
+}
+
+/// Reports a skip with its reason. The caller returns right after.
+pub fn skip(reason: &str) {
+    eprintln!("SKIP: {}: {}", test_name(), reason);
+    println!("SKIP: {}: {}", test_name(), reason);
+}
+
+/// True when this kernel offers kprobes.
+pub fn kprobes_available() -> bool {
+    std::path::Path::new("/sys/bus/event_source/devices/kprobe").exists()
+}
+
+/// A spawned program whose stdout and stderr are read line by line in the background.
+pub struct Proc {
+    child: Child,
+    out: Receiver<String>,
+    err_lines: Arc<Mutex<Vec<String>>>,
+    seen: Vec<String>,
+}
+
+impl Proc {
+    /// Starts `bin(name)` with `args`.
+    pub fn spawn(name: &str, args: &[&str]) -> Proc {
+        Self::spawn_cmd(Command::new(bin(name)).args(args))
+    }
+
+    /// Starts a prepared command (stdout/stderr are replaced by pipes).
+    pub fn spawn_cmd(cmd: &mut Command) -> Proc {
+        let mut child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        let (tx, out) = channel();
+        let stdout = child.stdout.take().unwrap();
+        thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let err_lines = Arc::new(Mutex::new(Vec::new()));
+        let sink = err_lines.clone();
+        let stderr = child.stderr.take().unwrap();
+        thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                sink.lock().unwrap().push(line);
+            }
+        });
+        Proc {
+            child,
+            out,
+            err_lines,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Waits until stderr has a line containing `needle` (e.g. the "attached to" line).
+    pub fn wait_stderr(&self, needle: &str, timeout: Duration) -> Option<String> {
+        let end = Instant::now() + timeout;
+        while Instant::now() < end {
+            if let Some(l) = self
+                .err_lines
+                .lock()
+                .unwrap()
+                .iter()
+                .find(|l| l.contains(needle))
+            {
+                return Some(l.clone());
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
+    /// All stderr lines so far.
+    pub fn stderr(&self) -> Vec<String> {
+        self.err_lines.lock().unwrap().clone()
+    }
+
+    /// Waits for a stdout line matching `pred`; lines read on the way are kept in
+    /// [`Proc::seen`].
+    pub fn wait_line(&mut self, timeout: Duration, pred: impl Fn(&str) -> bool) -> Option<String> {
+        let end = Instant::now() + timeout;
+        loop {
+            let left = end.saturating_duration_since(Instant::now());
+            match self.out.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if pred(&line) {
+                        return Some(line);
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => {
+                    return None
+                }
+            }
+        }
+    }
+
+    /// Every stdout line read so far.
+    pub fn seen(&self) -> &[String] {
+        &self.seen
+    }
+
+    /// Reads stdout lines for `dur` and returns them (also kept in `seen`).
+    pub fn collect_for(&mut self, dur: Duration) -> Vec<String> {
+        let end = Instant::now() + dur;
+        let mut got = Vec::new();
+        while let Some(left) = end.checked_duration_since(Instant::now()) {
+            match self.out.recv_timeout(left) {
+                Ok(l) => {
+                    self.seen.push(l.clone());
+                    got.push(l)
+                }
+                Err(_) => break,
+            }
+        }
+        got
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
+    /// Sends `sig` and waits up to `timeout` for the exit.
+    pub fn signal_and_wait(&mut self, sig: i32, timeout: Duration) -> Option<ExitStatus> {
+        // SAFETY: plain kill(2) on our own child.
+        unsafe { libc::kill(self.pid(), sig) };
+        self.wait_timeout(timeout)
+    }
+
+    /// Waits up to `timeout` for the process to exit.
+    pub fn wait_timeout(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        let end = Instant::now() + timeout;
+        while Instant::now() < end {
+            if let Some(st) = self.child.try_wait().expect("try_wait") {
+                // let the reader threads drain
+                thread::sleep(Duration::from_millis(50));
+                while let Ok(l) = self.out.try_recv() {
+                    self.seen.push(l);
+                }
+                return Some(st);
+            }
+            thread::sleep(Duration::from_millis(10));
+        }
+        None
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs a command to completion, returning its status.
+pub fn run(path: &str, args: &[&str]) -> ExitStatus {
+    Command::new(path)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap_or_else(|e| panic!("running {path}: {e}"))
+}
+
+/// Runs `bin(name) args` as uid/gid 65534 (nobody) and returns (exit code, stdout, stderr).
+pub fn run_unprivileged(name: &str, args: &[&str]) -> (Option<i32>, String, String) {
+    use std::os::unix::process::CommandExt;
+    let out = Command::new(bin(name))
+        .args(args)
+        .uid(65534)
+        .gid(65534)
+        .output()
+        .expect("spawn as nobody");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}

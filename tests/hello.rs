@@ -1,0 +1,88 @@
+//! `hello`: loads, attaches, and prints a Hello World! line for execs the test makes.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+
+fn hello_lines_for(mode: &str) {
+    require_root();
+    let mut p = Proc::spawn("hello", &["--attach", mode]);
+    let attached = p
+        .wait_stderr("attached to", Duration::from_secs(10))
+        .unwrap_or_else(|| panic!("no attach line; stderr: {:?}", p.stderr()));
+    if mode == "tracepoint" {
+        assert!(
+            attached.contains("tracepoint syscalls/sys_enter_execve"),
+            "{attached}"
+        );
+    } else {
+        assert!(attached.contains("kprobe (ksyscall/execve)"), "{attached}");
+    }
+    // Exec a command with a recognisable comm until a line for it shows up.
+    let mut found = None;
+    for _ in 0..20 {
+        assert!(run("/bin/true", &[]).success());
+        found = p.wait_line(Duration::from_millis(500), |l| {
+            l.ends_with("bpf_trace_printk: Hello World!")
+        });
+        if found.is_some() {
+            break;
+        }
+    }
+    let line = found.unwrap_or_else(|| panic!("no Hello World! line; stderr: {:?}", p.stderr()));
+    assert!(
+        lebpf::tracepipe::parse_line(&line).is_some(),
+        "unparseable: {line}"
+    );
+    let st = p
+        .signal_and_wait(libc::SIGTERM, Duration::from_secs(2))
+        .expect("exit after SIGTERM");
+    assert_eq!(st.code(), Some(0), "stderr: {:?}", p.stderr());
+}
+
+#[test]
+fn hello_tracepoint_prints_hello_world() {
+    hello_lines_for("tracepoint");
+}
+
+#[test]
+fn hello_kprobe_prints_hello_world() {
+    require_root();
+    if !kprobes_available() {
+        skip("kernel has no kprobes (CONFIG_KPROBES off)");
+        return;
+    }
+    hello_lines_for("kprobe");
+}
+
+#[test]
+fn hello_auto_says_which_attach_point() {
+    require_root();
+    let p = Proc::spawn("hello", &[]);
+    let line = p
+        .wait_stderr("attached to", Duration::from_secs(10))
+        .unwrap_or_else(|| panic!("no attach line; stderr: {:?}", p.stderr()));
+    if kprobes_available() {
+        assert!(line.contains("kprobe"), "{line}");
+    } else {
+        assert_eq!(
+            line,
+            "hello: kernel has no kprobes; attached to tracepoint syscalls/sys_enter_execve instead"
+        );
+    }
+}
+
+#[test]
+fn hello_without_privilege_says_so_and_exits_1() {
+    require_root();
+    let (code, out, err) = run_unprivileged("hello", &[]);
+    assert_eq!(code, Some(1));
+    assert_eq!(out, "");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("hello: needs root, or the capabilities CAP_BPF and CAP_PERFMON"),
+        "{err}"
+    );
+}
