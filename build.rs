@@ -29,12 +29,6 @@ fn main() {
     let arch = vmlinux_arch();
     let vmlinux_dir = manifest.join("vmlinux").join(arch);
     let bpf_dir = manifest.join("src").join("bpf");
-    // The kernel's __TARGET_ARCH_* macro, needed by bpf_tracing.h's PT_REGS/BPF_KSYSCALL.
-    let target_arch = match arch {
-        "x86" => "x86",
-        "arm64" => "arm64",
-        other => other,
-    };
 
     println!(
         "cargo:rerun-if-changed={}",
@@ -65,7 +59,7 @@ fn main() {
             .clang_args([
                 format!("-I{}", vmlinux_dir.display()),
                 format!("-I{}", bpf_dir.display()),
-                format!("-D__TARGET_ARCH_{target_arch}"),
+                format!("-D__TARGET_ARCH_{arch}"),
                 "-Wall".to_string(),
                 "-Wno-unused-function".to_string(),
             ])
