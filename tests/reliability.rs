@@ -1,9 +1,9 @@
 //! Teardown of every binary: SIGINT, SIGTERM and (for printers) a closed stdout end it
 //! with exit 0 within a second, and kill -9 too leaves no BPF program, map or link.
 
-mod common;
 #[path = "common/bpfobjs.rs"]
 mod bpfobjs;
+mod common;
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -42,7 +42,12 @@ fn ends_on_signal(sig: i32) {
         let st = p
             .signal_and_wait(sig, Duration::from_secs(1))
             .unwrap_or_else(|| panic!("{name} still running 1 s after signal {sig}"));
-        assert_eq!(st.code(), Some(0), "{name} exit after signal {sig}; stderr {:?}", p.stderr());
+        assert_eq!(
+            st.code(),
+            Some(0),
+            "{name} exit after signal {sig}; stderr {:?}",
+            p.stderr()
+        );
         assert!(t0.elapsed() < Duration::from_secs(1));
         assert_clean(name, &before);
     }
@@ -63,7 +68,9 @@ fn kill_9_leaves_nothing_behind() {
     require_root();
     for (name, args, ready) in BINARIES {
         let (mut p, before) = start(name, args, ready);
-        let st = p.signal_and_wait(libc::SIGKILL, Duration::from_secs(1)).expect("killed");
+        let st = p
+            .signal_and_wait(libc::SIGKILL, Duration::from_secs(1))
+            .expect("killed");
         assert_eq!(st.code(), None);
         assert_clean(name, &before);
     }
@@ -82,11 +89,15 @@ fn closed_stdout_ends_printers_with_exit_0() {
             .spawn()
             .expect("spawn");
         let stderr = child.stderr.take().unwrap();
-        let reader = std::thread::spawn(move || std::io::read_to_string(stderr).unwrap_or_default());
+        let reader =
+            std::thread::spawn(move || std::io::read_to_string(stderr).unwrap_or_default());
         // Wait until it is attached: an exec it reports must then hit the closed pipe.
         let t_start = Instant::now();
         while BpfObjects::now().added_since(&before).links.is_empty() {
-            assert!(t_start.elapsed() < Duration::from_secs(15), "{name} never attached");
+            assert!(
+                t_start.elapsed() < Duration::from_secs(15),
+                "{name} never attached"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
         drop(child.stdout.take());
