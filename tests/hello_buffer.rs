@@ -11,8 +11,11 @@ fn sees_own_child(args: &[&str], transport: &str) {
     require_root();
     let mut p = Proc::spawn("hello-buffer", args);
     wait_attached(&p);
-    p.wait_stderr(&format!("events through the {transport}"), Duration::from_secs(5))
-        .unwrap_or_else(|| panic!("no transport line; stderr: {:?}", p.stderr()));
+    p.wait_stderr(
+        &format!("events through the {transport}"),
+        Duration::from_secs(5),
+    )
+    .unwrap_or_else(|| panic!("no transport line; stderr: {:?}", p.stderr()));
     let comm = thread_comm();
     let mut found = None;
     // Samples can be lost on a busy machine: try a few children.

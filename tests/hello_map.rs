@@ -29,7 +29,11 @@ fn count_rises(args: &[&str], made: u64, trigger: impl Fn()) -> Proc {
     let mut after = None;
     for _ in 0..2 {
         after = p.wait_line(Duration::from_secs(10), |_| true);
-        assert!(after.is_some(), "no line after trigger; stderr: {:?}", p.stderr());
+        assert!(
+            after.is_some(),
+            "no line after trigger; stderr: {:?}",
+            p.stderr()
+        );
     }
     let after = after.unwrap();
     assert!(
