@@ -9,12 +9,10 @@ use common::*;
 
 fn expect_line(p: &mut Proc, uid: u32, message: &str) {
     let comm = thread_comm();
-    let mut found = None;
     for _ in 0..10 {
         let pid = exec_true(if uid == 0 { None } else { Some(uid) });
         let want = format!("{pid:<6} {uid:<6} {comm:<16} {:<16} {message}", "/bin/true");
-        found = p.wait_line(Duration::from_secs(2), |l| l == want);
-        if found.is_some() {
+        if p.wait_line(Duration::from_secs(2), |l| l == want).is_some() {
             return;
         }
     }
