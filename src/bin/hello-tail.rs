@@ -15,7 +15,9 @@ use clap::Parser;
 use libbpf_rs::skel::{OpenSkel, SkelBuilder};
 use libbpf_rs::{MapCore, MapFlags};
 
-use lebpf::book::hello_tail::{is_own_line, plan, split_names, IgnoreChoice, Target};
+use lebpf::book::hello_tail::{
+    is_own_line, plan, split_names, IgnoreChoice, Target, DEFAULT_IGNORE,
+};
 use lebpf::skel::hello_tail::HelloTailSkelBuilder;
 use lebpf::syscalls::SyscallTable;
 use lebpf::tracepipe::TracePipe;
@@ -41,7 +43,7 @@ const PROG: &str = "hello-tail";
 ///   sudo hello-tail --no-default-ignore      # every syscall (very noisy)
 ///   sudo hello-tail --ignore-others          # only exec and timer lines
 #[derive(Parser, Debug)]
-#[command(version, verbatim_doc_comment)]
+#[command(version, verbatim_doc_comment, after_long_help = default_ignore_help())]
 struct Args {
     /// Also ignore these syscalls (comma-separated names; repeatable).
     #[arg(long, value_name = "NAME,...")]
@@ -58,6 +60,29 @@ struct Args {
     /// Show libbpf's debug messages on stderr.
     #[arg(short, long)]
     verbose: bool,
+}
+
+/// The default ignore set as resolved here, for `--help`.
+fn default_ignore_help() -> String {
+    let table = SyscallTable::host();
+    let names: Vec<&str> = DEFAULT_IGNORE
+        .iter()
+        .copied()
+        .filter(|n| table.is_some_and(|t| t.number(n).is_some()))
+        .collect();
+    let mut text = String::from("Default ignore set on this architecture:\n");
+    let mut line = String::from(" ");
+    for n in names {
+        if line.len() + n.len() + 1 > 78 {
+            text.push_str(&line);
+            text.push('\n');
+            line = String::from(" ");
+        }
+        line.push(' ');
+        line.push_str(n);
+    }
+    text.push_str(&line);
+    text
 }
 
 fn main() -> ExitCode {
