@@ -1,4 +1,4 @@
-//! `hello-buffer` — Learning eBPF, chapter 2, Example 2-5 (hello-buffer.py).
+//! `hello-buffer` — Learning eBPF, chapter 2, hello-buffer.py ("Perf and Ring Buffer Maps").
 //!
 //! On every execve the BPF program sends {pid, uid, command, "Hello World"} to user
 //! space, through a BPF ring buffer by default or the book's perf buffer
