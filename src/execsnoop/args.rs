@@ -148,7 +148,7 @@ mod tests {
         assert_eq!(a.max_args, 20);
         assert!(!a.fails && !a.time && !a.timestamp && !a.print_uid && !a.quote && !a.json);
         assert_eq!(a.uid, None);
-        assert_eq!(a.capture_budget(), 20 * 4097);
+        assert_eq!(a.capture_budget(), MAX_CAPTURE as u32); // 20 x 4097 capped
     }
 
     #[test]
