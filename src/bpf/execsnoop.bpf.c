@@ -346,14 +346,10 @@ out:
 	return 0;
 }
 
+/* One program for both exits (same context layout): user space attaches it to
+ * sys_exit_execve and sys_exit_execveat, so the verifier checks it once. */
 SEC("tp/syscalls/sys_exit_execve")
-int execsnoop_exit_execve(struct trace_event_raw_sys_exit *ctx)
-{
-	return exit_exec(ctx, ctx->ret);
-}
-
-SEC("tp/syscalls/sys_exit_execveat")
-int execsnoop_exit_execveat(struct trace_event_raw_sys_exit *ctx)
+int execsnoop_exit(struct trace_event_raw_sys_exit *ctx)
 {
 	return exit_exec(ctx, ctx->ret);
 }

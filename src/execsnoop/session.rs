@@ -320,8 +320,7 @@ pub fn run(args: Args) -> Result<()> {
     for p in [
         &mut open.progs.execsnoop_enter_execve,
         &mut open.progs.execsnoop_enter_execveat,
-        &mut open.progs.execsnoop_exit_execve,
-        &mut open.progs.execsnoop_exit_execveat,
+        &mut open.progs.execsnoop_exit,
         &mut open.progs.execsnoop_thread_exit,
     ] {
         p.set_autoload(args.fails);
@@ -354,12 +353,12 @@ pub fn run(args: Args) -> Result<()> {
             "sys_enter_execveat",
         )?);
         links.push(tp(
-            &pr.execsnoop_exit_execve,
+            &pr.execsnoop_exit,
             TracepointCategory::Syscalls,
             "sys_exit_execve",
         )?);
         links.push(tp(
-            &pr.execsnoop_exit_execveat,
+            &pr.execsnoop_exit,
             TracepointCategory::Syscalls,
             "sys_exit_execveat",
         )?);
