@@ -325,7 +325,15 @@ pub fn run(args: Args) -> Result<()> {
     ] {
         p.set_autoload(args.fails);
     }
-    let skel = open.load().context("loading the BPF programs")?;
+    let skel = open.load().map_err(|e| {
+        // CO-RE needs the kernel's BTF: say so instead of libbpf's relocation errors.
+        let why = if Path::new("/sys/kernel/btf/vmlinux").exists() {
+            String::new()
+        } else {
+            " (this kernel has no BTF at /sys/kernel/btf/vmlinux: execsnoop needs a kernel built with CONFIG_DEBUG_INFO_BTF)".to_string()
+        };
+        anyhow!("loading the BPF programs{why}: {e}")
+    })?;
     if let Some(cg) = &cgroup {
         let fd = cg.as_raw_fd() as u32;
         skel.maps
