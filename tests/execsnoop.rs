@@ -797,3 +797,76 @@ fn duration_ends_the_run_with_a_summary() {
         p.stderr()
     );
 }
+
+#[test]
+fn lost_events_are_reported_not_silent() {
+    require_root();
+    // A 64 KiB ring buffer and a stdout nobody reads for a while: execsnoop blocks in
+    // write(), the ring fills with 8 KB events and the kernel must drop some. The
+    // drops must be reported (as they happen, and in the summary).
+    let mut child = Command::new(bin("execsnoop"))
+        .args(["--buffer-kib", "64"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn execsnoop");
+    let stderr = child.stderr.take().unwrap();
+    let err_lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let sink = err_lines.clone();
+    std::thread::spawn(move || {
+        for l in BufReader::new(stderr).lines().map_while(Result::ok) {
+            sink.lock().unwrap().push(l);
+        }
+    });
+    let has = |needle: &str| err_lines.lock().unwrap().iter().any(|l| l.contains(needle));
+    let wait_for = |needle: &str| {
+        for _ in 0..(WAIT.as_millis() / 50) {
+            if has(needle) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        false
+    };
+    assert!(
+        wait_for("tracing exec()"),
+        "{:?}",
+        err_lines.lock().unwrap()
+    );
+    let m = marker("lost");
+    for _ in 0..200 {
+        trigger(&["big-arg", "8000", &m]);
+    }
+    // Now read stdout: execsnoop resumes, sees the drop counter, reports it.
+    let stdout = child.stdout.take().unwrap();
+    let drain = std::thread::spawn(move || {
+        BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .filter(|l| l.contains("xxxx"))
+            .count()
+    });
+    assert!(
+        wait_for("lost "),
+        "no lost report: {:?}",
+        err_lines.lock().unwrap()
+    );
+    // SAFETY: kill(2) on our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let st = child.wait().expect("wait");
+    assert_eq!(st.code(), Some(0));
+    let printed = drain.join().unwrap();
+    assert!(wait_for(" events, "), "{:?}", err_lines.lock().unwrap());
+    let lines = err_lines.lock().unwrap().clone();
+    let summary = lines.iter().find(|l| l.contains(" events, ")).unwrap();
+    let lost: usize = summary
+        .split(", ")
+        .find_map(|p| p.strip_suffix(" lost"))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    assert!(lost > 0, "{summary}");
+    assert!(
+        printed < 200,
+        "all 200 big events printed with a 64 KiB ring? {summary}"
+    );
+}

@@ -488,6 +488,8 @@ pub fn run(args: Args) -> Result<()> {
             }
         }
     }
+    // Detach first, so the final drain below has an end even under an exec storm.
+    drop(links);
     // Print what is already in the buffer, unless stdout is gone.
     if printer.borrow().error.is_none() && !stdout_closed() {
         transport.drain();
@@ -495,7 +497,6 @@ pub fn run(args: Args) -> Result<()> {
     }
     drop(transport);
     let k = read_stats(&skel);
-    drop(links);
     let p = printer.into_inner();
     let lost = k.lost.max(perf_lost.get());
     let mut summary = format!(
