@@ -847,7 +847,7 @@ fn lost_events_are_reported_not_silent() {
             .count()
     });
     assert!(
-        wait_for("lost "),
+        wait_for("events (transport full"),
         "no lost report: {:?}",
         err_lines.lock().unwrap()
     );
