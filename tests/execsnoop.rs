@@ -870,3 +870,24 @@ fn lost_events_are_reported_not_silent() {
         "all 200 big events printed with a 64 KiB ring? {summary}"
     );
 }
+
+#[test]
+fn failed_exec_with_many_args_is_marked() {
+    require_root();
+    let m = marker("failmany");
+    let (mut t, mut j) = start_both(&["-x"]);
+    trigger(&["fail-many", "30", &m]);
+    // 30 args, 20 shown (argv[0] replaced by the filename in text); the dropped ones
+    // were not measured by the kernel: "+?" bytes.
+    let line = text_line(&mut t, |l| l.contains(&format!("/nonexistent-lebpf/{m} ")));
+    assert!(line.ends_with(" a019 ...[+10 args, +? bytes]"), "{line}");
+    assert_eq!(cols(&line)[3], "-2");
+    let v = json_event(&mut j, |v| v["event"] == "fail" && has_arg(v, &m));
+    assert_eq!(v["argc"], 30);
+    assert_eq!(v["args"].as_array().unwrap().len(), 20);
+    assert_eq!(v["args_truncated"], 10);
+    assert_eq!(v["bytes_truncated"], Value::Null);
+    assert_eq!(v["truncated"], true);
+    stop(t);
+    stop(j);
+}
