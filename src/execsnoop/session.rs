@@ -413,12 +413,30 @@ pub fn run(args: Args) -> Result<()> {
         truncated: 0,
     });
     let perf_lost = std::cell::Cell::new(0u64);
+    let perf_batch: RefCell<Vec<Vec<u8>>> = RefCell::new(Vec::new());
+    let release_perf_batch = || {
+        let mut batch = perf_batch.borrow_mut();
+        // ts_ns is the first field of every event; a stable sort keeps equal times
+        // in arrival order.
+        batch.sort_by_key(|d| {
+            d.get(..8)
+                .map_or(0, |b| u64::from_ne_bytes(b.try_into().unwrap_or([0; 8])))
+        });
+        let mut p = printer.borrow_mut();
+        for d in batch.drain(..) {
+            if !p.handle(&d) {
+                break;
+            }
+        }
+    };
     let transport = if use_perf {
         let kib = args.buffer_kib.unwrap_or(256) as usize;
         let pb = PerfBufferBuilder::new(&skel.maps.exec_perf)
             .pages((kib * 1024 / 4096).max(1).next_power_of_two())
             .sample_cb(|_cpu, data: &[u8]| {
-                printer.borrow_mut().handle(data);
+                // Per-CPU buffers are read one CPU after the other: keep the batch
+                // and print it in kernel time order (see release_perf_batch).
+                perf_batch.borrow_mut().push(data.to_vec());
             })
             .lost_cb(|_cpu, n| perf_lost.set(perf_lost.get() + n))
             .build()
@@ -474,6 +492,7 @@ pub fn run(args: Args) -> Result<()> {
             result = Err(e);
             break;
         }
+        release_perf_batch();
         printer.borrow_mut().flush();
         if last_stats.elapsed() >= STATS_EVERY || perf_lost.get() > reported_lost {
             last_stats = Instant::now();
@@ -493,6 +512,7 @@ pub fn run(args: Args) -> Result<()> {
     // Print what is already in the buffer, unless stdout is gone.
     if printer.borrow().error.is_none() && !stdout_closed() {
         transport.drain();
+        release_perf_batch();
         printer.borrow_mut().flush();
     }
     drop(transport);
