@@ -204,8 +204,8 @@ int BPF_PROG(execsnoop_exec, struct task_struct *p, pid_t old_pid, struct linux_
 	fname = BPF_CORE_READ(bprm, filename);
 	interp = BPF_CORE_READ(bprm, interp);
 	flen = read_kpath(s->data, fname, &e->flags, EXECSNOOP_F_FILENAME_CUT);
-	/* interp == filename unless a binfmt handler (#!, binfmt_misc) changed it: then
-	 * user space shows the filename and nothing is sent twice. */
+	/* interp is the filename itself unless a binfmt handler (#!, binfmt_misc)
+	 * replaced it: only a different interpreter is sent (interp_len 0 otherwise). */
 	if (interp != fname)
 		ilen = read_kpath(s->data + flen, interp, &e->flags, EXECSNOOP_F_INTERP_CUT);
 	e->filename_len = flen;
