@@ -47,7 +47,8 @@ fn open_cgroup(path: &Path) -> Result<File> {
     let mut st: libc::statfs = unsafe { std::mem::zeroed() };
     // SAFETY: valid fd and pointer to a local statfs.
     let rc = unsafe { libc::fstatfs(f.as_raw_fd(), &mut st) };
-    if rc != 0 || st.f_type as i64 != CGROUP2_SUPER_MAGIC {
+    let is_dir = f.metadata().is_ok_and(|m| m.is_dir());
+    if rc != 0 || st.f_type as i64 != CGROUP2_SUPER_MAGIC || !is_dir {
         return Err(cli::usage_error(format!(
             "cgroup {}: not a cgroup v2 directory",
             path.display()
