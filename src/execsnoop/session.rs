@@ -476,8 +476,11 @@ pub fn run(args: Args) -> Result<()> {
     let mut last_stats = Instant::now();
     let mut reported_lost = 0u64;
     let mut result = Ok(());
+    let mut idle = true;
     loop {
-        if stop.requested() || printer.borrow().error.is_some() || stdout_closed() {
+        // A closed stdout is noticed by the next write when events flow; the poll(2)
+        // on it is only needed when nothing was written (saves a syscall per wakeup).
+        if stop.requested() || printer.borrow().error.is_some() || (idle && stdout_closed()) {
             break;
         }
         if deadline.is_some_and(|d| Instant::now() >= d) {
@@ -486,6 +489,7 @@ pub fn run(args: Args) -> Result<()> {
         let timeout = deadline.map_or(POLL, |d| {
             d.saturating_duration_since(Instant::now()).min(POLL)
         });
+        let printed_before = printer.borrow().printed;
         if let Err(e) = transport.poll(timeout) {
             if printer.borrow().error.is_some() {
                 break;
@@ -495,6 +499,7 @@ pub fn run(args: Args) -> Result<()> {
         }
         release_perf_batch();
         printer.borrow_mut().flush();
+        idle = printer.borrow().printed == printed_before;
         if last_stats.elapsed() >= STATS_EVERY || perf_lost.get() > reported_lost {
             last_stats = Instant::now();
             let k = read_stats(&skel);
