@@ -554,3 +554,16 @@ pub fn run(args: Args) -> Result<()> {
     }
     result
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn substring_filter() {
+        assert!(contains(b"a --force b", b"--force"));
+        assert!(!contains(b"a --forc", b"--force"));
+        assert!(contains(b"anything", b""));
+        assert!(!contains(b"", b"x"));
+    }
+}
