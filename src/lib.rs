@@ -8,6 +8,7 @@ pub mod cli;
 pub mod cstring;
 pub mod events;
 pub mod inspect;
+pub mod execsnoop;
 pub mod privilege;
 pub mod shutdown;
 pub mod syscalls;
