@@ -13,7 +13,7 @@
 set -u
 
 dir=${1:?test dir}
-per_test_timeout=${VMTEST_TEST_TIMEOUT:-300}
+per_test_timeout=${VMTEST_TEST_TIMEOUT:-120}
 out=${TMPDIR:-/tmp}/vmtest-runner.$$
 : "${LEBPF_BIN_DIR:?LEBPF_BIN_DIR must be set}"
 
@@ -53,6 +53,8 @@ for exe in "$dir"/*; do
 		fi
 		echo "@@VMTEST output-begin $target $t"
 		cat "$out"
+		# the output may end without a newline (a test killed mid-line)
+		[ -z "$(tail -c 1 "$out")" ] || echo
 		echo "@@VMTEST output-end"
 		echo "@@VMTEST result $target $t $status $secs $reason"
 	done <"$out.names"
