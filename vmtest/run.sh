@@ -195,6 +195,8 @@ run_vm() { # suite
 	local wall=$((SECONDS - t0))
 	echo "uname=$ver" >"$res/$suite.meta"
 	touch "$rec"
+	# the guest's tty turns \n into \r\n
+	tr -d '\r' <"$rec" >"$rec.tmp" && mv "$rec.tmp" "$rec"
 	parse_records "$rec" "$res/$suite.tsv"
 	# These kernels are built with kprobes: a test skipping for want of kprobes there
 	# means the detection is broken, and the kprobe path would go untested. Fail it.
@@ -210,7 +212,7 @@ run_vm() { # suite
 		err="qemu exited with status $rc: $(head -c 300 "$logs/$ver.qemu")"
 	fi
 	local got
-	got=$(sed -n 's/^@@VMTEST uname //p' "$rec" | tr -d '\r' | head -n 1)
+	got=$(sed -n 's/^@@VMTEST uname //p' "$rec" | head -n 1)
 	if [ -z "$err" ] && [ -z "$got" ]; then
 		err="the guest never reached /init (no uname record)"
 	elif [ -z "$err" ] && [ "$got" != "$ver" ]; then
