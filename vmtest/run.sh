@@ -281,7 +281,7 @@ table=$cache/results.md
 		[ -n "$t" ] || continue
 		printf '| %s |' "$t"
 		for c in "${columns[@]}"; do
-			cell=$(awk -F'\t' -v t="$t" '$1 == t {
+			cell=$(awk -F'\t' -v t="$t" '$1 == t { gsub(/\|/, "\\|", $3)
 				if ($2 == "skip") print "skip (" $3 ")"; else if ($2 == "fail") print "**FAIL**" ($3 != "" ? " (" $3 ")" : ""); else print $2 }' \
 				"$res/$c.tsv" 2>/dev/null | head -n 1)
 			printf ' %s |' "${cell:-**not run**}"
@@ -322,4 +322,4 @@ if [ ${#harness_errors[@]} -gt 0 ] || [ "$failures" -gt 0 ] || [ "$not_run" -gt 
 	say "FAILED: ${#harness_errors[@]} harness error(s), $failures failed test(s), $not_run row(s) with tests not run"
 	exit 1
 fi
-say "all kernels passed"
+say "all passed"

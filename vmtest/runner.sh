@@ -40,7 +40,9 @@ for exe in "$dir"/*; do
 		if [ "$rc" = 124 ] || [ "$rc" = 143 ]; then
 			status=fail reason="timed out after ${per_test_timeout}s"
 		elif [ "$rc" != 0 ]; then
-			status=fail reason="exit status $rc"
+			# the panic message (first line) says more than the exit status
+			msg=$(awk '/panicked at / { getline; print; exit }' "$out" | cut -c 1-150)
+			status=fail reason=${msg:-"exit status $rc"}
 		elif grep -q "^test $t \.\.\. ignored" "$out"; then
 			status=ignored
 		elif ! grep -q "^test $t \.\.\. ok" "$out" && ! grep -q "^test $t \.\.\. .*ok$" "$out"; then
