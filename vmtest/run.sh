@@ -148,6 +148,17 @@ parse_records() { # records-file tsv
 		}' "$1" >"$2"
 }
 
+# Prints a line per finished test while process $3 runs (records file $2).
+progress() {
+	tail -n +1 -f --pid="$3" "$2" 2>/dev/null | tr -d '\r' | awk -v k="$1" '
+		/^@@VMTEST result / {
+			reason = ""
+			for (i = 7; i <= NF; i++) reason = reason (i > 7 ? " " : "") $i
+			printf "vmtest: %s: %-7s %s/%s (%ss)%s\n", k, $5, $3, $4, $6, reason != "" ? ": " reason : ""
+			fflush()
+		}' >&2
+}
+
 failures=0
 harness_errors=()
 declare -A timing
@@ -156,7 +167,11 @@ run_host() {
 	local rec=$logs/host.results
 	say "host: running the tests on $(uname -r)..."
 	local t0=$SECONDS
-	LEBPF_BIN_DIR=$stage/opt/lebpf/bin sh "$here/runner.sh" "$stage/opt/lebpf/tests" >"$rec" 2>&1 || true
+	: >"$rec"
+	LEBPF_BIN_DIR=$stage/opt/lebpf/bin sh "$here/runner.sh" "$stage/opt/lebpf/tests" >"$rec" 2>&1 &
+	local rpid=$!
+	progress host "$rec" "$rpid"
+	wait "$rpid" || true
 	timing[host]="tests $((SECONDS - t0))s"
 	echo "uname=$(uname -r)" >"$res/host.meta"
 	parse_records "$rec" "$res/host.tsv"
@@ -185,13 +200,17 @@ run_vm() { # suite
 	rm -f "$log" "$rec" "$res/$suite.tsv"
 	say "$label: booting $ver under qemu (TCG)..."
 	local t0=$SECONDS rc=0
+	: >"$rec"
 	timeout --kill-after=10 "$timeout_s" qemu-system-x86_64 \
 		-accel tcg -cpu max -m "${VMTEST_MEM:-2048}" -smp "${VMTEST_SMP:-2}" \
 		-nodefaults -display none -no-reboot \
 		-serial "file:$log" -serial "file:$rec" \
 		-kernel "$kdir/vmlinuz" -initrd "$initrd" \
 		-append "console=ttyS0 panic=-1 rdinit=/init mitigations=off VMTEST_TEST_TIMEOUT=${VMTEST_TEST_TIMEOUT:-120}" \
-		</dev/null >"$logs/$ver.qemu" 2>&1 || rc=$?
+		</dev/null >"$logs/$ver.qemu" 2>&1 &
+	local qpid=$!
+	progress "$label" "$rec" "$qpid"
+	wait "$qpid" || rc=$?
 	local wall=$((SECONDS - t0))
 	echo "uname=$ver" >"$res/$suite.meta"
 	touch "$rec"
