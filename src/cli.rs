@@ -35,7 +35,7 @@ pub fn usage_error(msg: impl Into<String>) -> anyhow::Error {
 
 fn libbpf_print(_level: PrintLevel, msg: String) {
     if VERBOSE.load(Ordering::Relaxed) {
-        eprint!("libbpf: {msg}");
+        eprint!("{msg}");
     }
 }
 

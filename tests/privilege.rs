@@ -48,3 +48,30 @@ fn cap_bpf_alone_is_refused_with_one_line() {
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("without CAP_PERFMON"), "{err}");
 }
+
+/// Every program loads and attaches as uid 65534 holding only CAP_BPF, CAP_PERFMON and
+/// CAP_DAC_OVERRIDE (tracefs files are root's, mode 0440/0640).
+#[test]
+fn every_program_attaches_with_cap_bpf_and_cap_perfmon() {
+    require_root();
+    for (name, args) in [
+        ("hello-map", &[][..]),
+        ("hello-map", &["--all-syscalls"][..]),
+        ("hello-buffer", &[][..]),
+        ("hello-buffer", &["--perf-buffer"][..]),
+        ("hello-tail", &[][..]),
+        ("hello-func", &[][..]),
+        ("hello-buffer-config", &[][..]),
+    ] {
+        let mut cmd = Command::new(bin(name));
+        cmd.args(args);
+        with_caps(&mut cmd, 65534, &[CAP_BPF, CAP_PERFMON, CAP_DAC_OVERRIDE]);
+        let mut p = Proc::spawn_cmd(&mut cmd);
+        p.wait_stderr("attached to", Duration::from_secs(10))
+            .unwrap_or_else(|| panic!("{name} {args:?} did not attach: {:?}", p.stderr()));
+        let st = p
+            .signal_and_wait(libc::SIGTERM, Duration::from_secs(2))
+            .expect("exit");
+        assert_eq!(st.code(), Some(0), "{name}: {:?}", p.stderr());
+    }
+}

@@ -38,28 +38,53 @@ impl BpfObjects {
         }
     }
 
-    /// Objects in `self` that were not in `before`.
-    pub fn added_since(&self, before: &BpfObjects) -> BpfObjects {
-        BpfObjects {
-            progs: self.progs.difference(&before.progs).copied().collect(),
-            maps: self.maps.difference(&before.maps).copied().collect(),
-            links: self.links.difference(&before.links).copied().collect(),
-        }
-    }
-
     pub fn is_empty(&self) -> bool {
         self.progs.is_empty() && self.maps.is_empty() && self.links.is_empty()
     }
 }
 
-/// Waits (the kernel frees BPF objects after an RCU grace period) until nothing is left
-/// on the machine that was not there in `before`; returns what is still there.
-pub fn leftovers_after(before: &BpfObjects, timeout: Duration) -> BpfObjects {
+/// The BPF programs, maps and links a process holds open (from /proc/<pid>/fdinfo), so a
+/// check is not fooled by other processes loading BPF on the machine meanwhile.
+pub fn owned_by(pid: i32) -> BpfObjects {
+    let mut o = BpfObjects::default();
+    let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/fdinfo")) else {
+        return o;
+    };
+    for entry in dir.flatten() {
+        let Ok(text) = std::fs::read_to_string(entry.path()) else {
+            continue;
+        };
+        for line in text.lines() {
+            let mut kv = line.splitn(2, ':');
+            let (Some(k), Some(v)) = (kv.next(), kv.next()) else {
+                continue;
+            };
+            let Ok(id) = v.trim().parse::<u32>() else {
+                continue;
+            };
+            match k {
+                "prog_id" => o.progs.insert(id),
+                "map_id" => o.maps.insert(id),
+                "link_id" => o.links.insert(id),
+                _ => false,
+            };
+        }
+    }
+    o
+}
+
+/// Waits until none of `owned` exists any more; returns what is still there.
+pub fn still_there_after(owned: &BpfObjects, timeout: Duration) -> BpfObjects {
     let end = Instant::now() + timeout;
     loop {
-        let added = BpfObjects::now().added_since(before);
-        if added.is_empty() || Instant::now() >= end {
-            return added;
+        let now = BpfObjects::now();
+        let left = BpfObjects {
+            progs: owned.progs.intersection(&now.progs).copied().collect(),
+            maps: owned.maps.intersection(&now.maps).copied().collect(),
+            links: owned.links.intersection(&now.links).copied().collect(),
+        };
+        if left.is_empty() || Instant::now() >= end {
+            return left;
         }
         std::thread::sleep(Duration::from_millis(50));
     }
