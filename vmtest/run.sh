@@ -10,6 +10,9 @@
 #   VMTEST_TEST_TIMEOUT=120  seconds one test may run (in the VMs and on the host)
 #   VMTEST_REFRESH=1         look for newer kernel packages (else the cached ones are used)
 #   VMTEST_KEEP_DEBUG=1      keep debug info in the binaries copied into the initramfs
+#   VMTEST_JOBS=1            VMs booted at once (3: all kernels in parallel; faster when
+#                            the tests mostly wait, but timing-sensitive tests see a
+#                            more loaded machine)
 #   VMTEST_MEM=2048 VMTEST_SMP=2
 #
 # Everything it downloads or builds lives in .cache/vmtest/. Exit status: 0 only if
@@ -161,7 +164,6 @@ progress() {
 
 failures=0
 harness_errors=()
-declare -A timing
 
 run_host() {
 	local rec=$logs/host.results
@@ -172,28 +174,25 @@ run_host() {
 	local rpid=$!
 	progress host "$rec" "$rpid"
 	wait "$rpid" || true
-	timing[host]="tests $((SECONDS - t0))s"
+	echo "tests $((SECONDS - t0))s" >"$res/host.timing"
 	echo "uname=$(uname -r)" >"$res/host.meta"
 	parse_records "$rec" "$res/host.tsv"
-	if ! grep -q '^@@VMTEST ran ' "$rec"; then
-		harness_errors+=("host: runner did not finish (see $rec)")
-	fi
 	grep '^@@VMTEST error' "$rec" | sed 's/^@@VMTEST /host: /' >"$res/host.errors" || true
-	if [ -s "$res/host.errors" ]; then
-		harness_errors+=("host: runner errors (below)")
-		echo "runner errors" >"$res/host.boot"
+	if ! grep -q '^@@VMTEST ran ' "$rec"; then
+		echo "the test runner did not finish (see $rec)" >"$res/host.boot"
+	elif [ -s "$res/host.errors" ]; then
+		echo "runner errors (below)" >"$res/host.boot"
 	else
 		echo ok >"$res/host.boot"
 	fi
 }
 
-run_vm() { # suite
-	local suite=$1 label kdir ver log rec
+# Boots one kernel (already fetched into $2) and leaves its results in $res/$1.*
+# (.tsv records, .meta, .boot = "ok" or the harness error, .timing, .errors).
+# Runs in the background when VMs run in parallel: it only writes files.
+run_vm() { # suite kernel-dir
+	local suite=$1 kdir=$2 label ver log rec
 	label=$(label_of "$suite")
-	kdir=$("$here/fetch-kernel.sh" "$suite" "$cache") || {
-		harness_errors+=("$label: could not get the kernel package")
-		return
-	}
 	ver=$(cat "$kdir/version")
 	log=$logs/$ver.log
 	rec=$logs/$ver.results
@@ -249,26 +248,57 @@ run_vm() { # suite
 	boot=$(sed -n 's/^@@VMTEST boot //p' "$rec" | head -n 1)
 	done_up=$(sed -n 's/^@@VMTEST done .*uptime=//p' "$rec" | head -n 1)
 	if [ -n "$boot" ] && [ -n "$done_up" ]; then
-		timing[$suite]=$(awk -v b="$boot" -v d="$done_up" -v w="$wall" \
-			'BEGIN { printf "boot %.1fs, tests %.1fs, qemu wall %ds", b, d - b, w }')
+		awk -v b="$boot" -v d="$done_up" -v w="$wall" \
+			'BEGIN { printf "boot %.1fs, tests %.1fs, qemu wall %ds\n", b, d - b, w }' >"$res/$suite.timing"
 	else
-		timing[$suite]="qemu wall ${wall}s"
+		echo "qemu wall ${wall}s" >"$res/$suite.timing"
 	fi
-	echo "${err:-ok}" >"$res/$suite.boot"
 	if [ -n "$err" ]; then
-		harness_errors+=("$label ($ver): $err; serial log: $log")
+		echo "$err; serial log: $log" >"$res/$suite.boot"
 		say "$label: FAILED: $err"
 		echo "----- last lines of $log -----" >&2
 		tail -n 25 "$log" >&2 || true
 		echo "-----" >&2
 	else
-		say "$label: done (${timing[$suite]})"
+		echo ok >"$res/$suite.boot"
+		say "$label: done ($(cat "$res/$suite.timing"))"
 	fi
 }
 
 for c in "${columns[@]}"; do
-	rm -f "$res/$c.tsv" "$res/$c.meta" "$res/$c.errors" "$res/$c.boot"
-	if [ "$c" = host ]; then run_host; else run_vm "$c"; fi
+	rm -f "$res/$c".*
+done
+# Fetch every kernel first (downloads are quick), then boot them, VMTEST_JOBS at a time.
+declare -A kdirs
+for c in "${columns[@]}"; do
+	[ "$c" = host ] && continue
+	kdirs[$c]=$("$here/fetch-kernel.sh" "$c" "$cache") ||
+		echo "could not get the kernel package (see above)" >"$res/$c.boot"
+done
+jobs_max=${VMTEST_JOBS:-1}
+running=0
+for c in "${columns[@]}"; do
+	[ "$c" = host ] && continue
+	[ -n "${kdirs[$c]:-}" ] || continue
+	if [ "$jobs_max" -le 1 ]; then
+		run_vm "$c" "${kdirs[$c]}"
+		continue
+	fi
+	if [ "$running" -ge "$jobs_max" ]; then
+		wait -n || true
+		running=$((running - 1))
+	fi
+	run_vm "$c" "${kdirs[$c]}" &
+	running=$((running + 1))
+done
+wait
+# The host last, on a quiet machine.
+for c in "${columns[@]}"; do
+	[ "$c" = host ] && run_host
+done
+for c in "${columns[@]}"; do
+	b=$(cat "$res/$c.boot" 2>/dev/null || echo "did not run")
+	[ "$b" = ok ] || harness_errors+=("$(label_of "$c"): $b")
 done
 
 # ---------------------------------------------------------------- 4. table
@@ -309,7 +339,7 @@ table=$cache/results.md
 	done <<<"$all_tests"
 	echo
 	for c in "${columns[@]}"; do
-		echo "- $(label_of "$c"): ${timing[$c]:-n/a}"
+		echo "- $(label_of "$c"): $(cat "$res/$c.timing" 2>/dev/null || echo n/a)"
 	done
 } >"$table"
 
