@@ -61,8 +61,9 @@ apt_opts=(
 
 update() {
 	local log=$adir/update.log
-	# apt-get update exits 0 on some fetch errors; treat any W:/E: line as failure.
-	if apt-get -q "${apt_opts[@]}" update >"$log" 2>&1 && ! grep -q '^[WE]:' "$log"; then
+	# apt-get update exits 0 on some fetch and signature errors: look for them too.
+	if apt-get -q "${apt_opts[@]}" update >"$log" 2>&1 &&
+		! grep -Eq '^(E:|W: (Failed to fetch|GPG error|The repository|.*NO_PUBKEY|.*not signed))' "$log"; then
 		return 0
 	fi
 	return 1
