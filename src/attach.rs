@@ -44,6 +44,14 @@ pub fn kprobes_available() -> bool {
     Path::new("/sys/bus/event_source/devices/kprobe").exists()
 }
 
+/// An attach failure, with the perf_event_paranoid hint when that is the likely cause.
+pub fn attach_error(msg: String) -> anyhow::Error {
+    match crate::privilege::perf_event_hint() {
+        Some(hint) => anyhow!("{msg} ({hint})"),
+        None => anyhow!("{msg}"),
+    }
+}
+
 /// Before load: turns off autoload of the body the mode will not attach, so a forced
 /// mode never loads the other one. In `auto`, both load so the attach can fall back.
 pub fn select_autoload(
@@ -74,7 +82,11 @@ pub fn attach_syscall_entry(
     let tp = |why: Option<String>| -> Result<(Link, AttachPoint)> {
         let link = tracepoint
             .attach_tracepoint(TracepointCategory::Syscalls, format!("sys_enter_{syscall}"))
-            .map_err(|e| anyhow!("attaching to tracepoint syscalls/sys_enter_{syscall}: {e}"))?;
+            .map_err(|e| {
+                attach_error(format!(
+                    "attaching to tracepoint syscalls/sys_enter_{syscall}: {e}"
+                ))
+            })?;
         let point = AttachPoint::Tracepoint(syscall.to_string());
         match why {
             Some(why) => eprintln!("{prog}: {why}; attached to {point} instead"),
@@ -85,7 +97,7 @@ pub fn attach_syscall_entry(
     let kp = || -> Result<(Link, AttachPoint)> {
         let link = kprobe
             .attach_ksyscall(false, syscall)
-            .map_err(|e| anyhow!("attaching kprobe (ksyscall/{syscall}): {e}"))?;
+            .map_err(|e| attach_error(format!("attaching kprobe (ksyscall/{syscall}): {e}")))?;
         let point = AttachPoint::Ksyscall(syscall.to_string());
         eprintln!("{prog}: attached to {point}");
         Ok((link, point))

@@ -68,9 +68,44 @@ pub fn check() -> Result<(), MissingPrivilege> {
     evaluate(euid, cap_eff)
 }
 
+/// Debian and Ubuntu kernels add `kernel.perf_event_paranoid=3`, under which
+/// perf_event_open (how tracepoints and kprobes are attached) needs CAP_SYS_ADMIN even
+/// with CAP_PERFMON. Returns a hint for an attach error when that is the likely cause.
+pub fn perf_event_hint() -> Option<String> {
+    let level: i32 = fs::read_to_string("/proc/sys/kernel/perf_event_paranoid")
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    let cap_eff = fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| parse_cap_eff(&s))
+        .unwrap_or(0);
+    perf_event_hint_for(level, cap_eff)
+}
+
+/// The decision behind [`perf_event_hint`], for a paranoid level and a capability mask.
+pub fn perf_event_hint_for(paranoid: i32, cap_eff: u64) -> Option<String> {
+    (paranoid > 2 && cap_eff & (1u64 << CAP_SYS_ADMIN) == 0).then(|| {
+        format!(
+            "kernel.perf_event_paranoid is {paranoid}: this kernel then lets only CAP_SYS_ADMIN \
+             attach tracepoints and kprobes (run as root, or sysctl kernel.perf_event_paranoid=2)"
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn paranoid_3_without_sys_admin_gets_a_hint() {
+        assert!(perf_event_hint_for(3, 1 << CAP_PERFMON)
+            .unwrap()
+            .contains("perf_event_paranoid is 3"));
+        assert_eq!(perf_event_hint_for(3, 1 << CAP_SYS_ADMIN), None);
+        assert_eq!(perf_event_hint_for(2, 1 << CAP_PERFMON), None);
+    }
 
     #[test]
     fn parses_cap_eff() {

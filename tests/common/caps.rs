@@ -71,3 +71,33 @@ pub fn with_caps<'a>(cmd: &'a mut Command, uid: u32, caps: &[u32]) -> &'a mut Co
         })
     }
 }
+
+const PARANOID: &str = "/proc/sys/kernel/perf_event_paranoid";
+
+/// Sets kernel.perf_event_paranoid for the life of the guard, then restores it.
+/// Debian kernels default to 3, where perf_event_open needs CAP_SYS_ADMIN.
+pub struct ParanoidGuard {
+    old: String,
+}
+
+impl ParanoidGuard {
+    pub fn set(level: i32) -> ParanoidGuard {
+        let old = std::fs::read_to_string(PARANOID).expect("read perf_event_paranoid");
+        std::fs::write(PARANOID, level.to_string()).expect("write perf_event_paranoid");
+        ParanoidGuard { old }
+    }
+
+    pub fn current() -> i32 {
+        std::fs::read_to_string(PARANOID)
+            .expect("read perf_event_paranoid")
+            .trim()
+            .parse()
+            .expect("number")
+    }
+}
+
+impl Drop for ParanoidGuard {
+    fn drop(&mut self) {
+        let _ = std::fs::write(PARANOID, self.old.trim());
+    }
+}

@@ -109,7 +109,7 @@ impl Proc {
     /// Waits until stderr has a line containing `needle` (e.g. the "attached to" line).
     pub fn wait_stderr(&self, needle: &str, timeout: Duration) -> Option<String> {
         let end = Instant::now() + timeout;
-        while Instant::now() < end {
+        loop {
             if let Some(l) = self
                 .err_lines
                 .lock()
@@ -119,9 +119,11 @@ impl Proc {
             {
                 return Some(l.clone());
             }
+            if Instant::now() >= end {
+                return None;
+            }
             thread::sleep(Duration::from_millis(20));
         }
-        None
     }
 
     /// All stderr lines so far.
