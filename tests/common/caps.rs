@@ -36,12 +36,21 @@ fn check(rc: libc::c_long) -> io::Result<()> {
 }
 
 /// Makes `cmd` run as uid/gid `uid` holding exactly `caps` (effective, permitted,
-/// inheritable and ambient). The parent must be root.
+/// inheritable and ambient). The parent must be root. RLIMIT_MEMLOCK is raised first,
+/// as an operator does for such a service (systemd `LimitMEMLOCK=infinity`): kernels
+/// before 5.11 charge BPF maps to it, and without CAP_SYS_RESOURCE the program cannot.
 pub fn with_caps<'a>(cmd: &'a mut Command, uid: u32, caps: &[u32]) -> &'a mut Command {
     let caps = caps.to_vec();
     // SAFETY: the closure runs between fork and exec and only makes raw syscalls.
     unsafe {
         cmd.pre_exec(move || {
+            let unlimited = libc::rlimit {
+                rlim_cur: libc::RLIM_INFINITY,
+                rlim_max: libc::RLIM_INFINITY,
+            };
+            // Best effort: some hosts (this project's CI) deny it even to root, and
+            // their kernels (5.11+) do not charge memlock anyway.
+            libc::setrlimit(libc::RLIMIT_MEMLOCK, &unlimited);
             check(libc::prctl(libc::PR_SET_KEEPCAPS, 1, 0, 0, 0) as libc::c_long)?;
             check(libc::setgroups(0, std::ptr::null()) as libc::c_long)?;
             check(libc::setresgid(uid, uid, uid) as libc::c_long)?;

@@ -341,6 +341,8 @@ pub fn assert_exits_0_when_stdout_closes(name: &str, args: &[&str], trigger: imp
     let _ = child.kill();
     let _ = child.wait();
     panic!("{name} did not exit after its stdout closed");
+}
+
 /// Path of one of the package's example programs (test helpers such as
 /// `exectrigger`): `$LEBPF_BIN_DIR/<name>` when set (the VM harness), else cargo's
 /// `target/<profile>/examples/` (build them with `cargo build --examples`).
