@@ -2,7 +2,8 @@
 //!
 //! trace_pipe is ONE stream for the whole machine, and reading it consumes lines: two
 //! readers (two of our programs, or `cat trace_pipe` in another terminal) split the
-//! lines between them. Programs therefore print only the lines whose message is one
+//! lines between them, and recent kernels (seen on 6.18) refuse a second reader with
+//! EBUSY, which we turn into a one-line explanation. Programs therefore print only the lines whose message is one
 //! their own BPF code writes (see [`TraceLine::message`]), unless asked for all.
 
 use std::ffi::CString;
@@ -102,7 +103,15 @@ impl TracePipe {
             .read(true)
             .custom_flags(libc::O_NONBLOCK)
             .open(&path)
-            .with_context(|| format!("opening {}", path.display()))?;
+            .map_err(|e| match e.raw_os_error() {
+                // Recent kernels let one process at a time read the top-level pipe.
+                Some(libc::EBUSY) => anyhow::anyhow!(
+                    "{} is busy: another program is reading it (cat trace_pipe, bpftrace, \
+                     or another of hello, hello-tail, hello-func); stop it and retry",
+                    path.display()
+                ),
+                _ => anyhow::Error::new(e).context(format!("opening {}", path.display())),
+            })?;
         Ok(Self {
             file,
             path,

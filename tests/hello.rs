@@ -86,3 +86,28 @@ fn hello_without_privilege_says_so_and_exits_1() {
         "{err}"
     );
 }
+
+#[test]
+fn hello_with_trace_pipe_busy_says_so_in_one_line() {
+    require_root();
+    let dir = lebpf::tracepipe::tracefs_dir().expect("tracefs");
+    let _held = std::fs::File::open(dir.join("trace_pipe")).expect("open trace_pipe");
+    let mut p = Proc::spawn("hello", &["--attach", "tracepoint"]);
+    let Some(st) = p.wait_timeout(Duration::from_secs(10)) else {
+        assert!(
+            p.wait_stderr("attached to", Duration::ZERO).is_some(),
+            "{:?}",
+            p.stderr()
+        );
+        skip("this kernel lets several processes read trace_pipe");
+        return;
+    };
+    let err = p.stderr();
+    assert_eq!(st.code(), Some(1), "{err:?}");
+    assert_eq!(err.len(), 1, "{err:?}");
+    assert!(err[0].starts_with("hello: /sys/kernel/"), "{err:?}");
+    assert!(
+        err[0].contains("trace_pipe is busy: another program is reading it"),
+        "{err:?}"
+    );
+}
