@@ -69,18 +69,27 @@ pub fn escape_text(bytes: &[u8], quote: bool) -> String {
     s
 }
 
-/// The JSON form of a byte string: the text itself when it is valid UTF-8 (JSON's own
-/// escaping, done by serde_json, takes care of quotes and controls); otherwise every
-/// byte that is not part of valid UTF-8 is written as the four characters `\xHH` and
-/// the second value is true (the event then carries `"non_utf8": true`, telling a
-/// consumer that `\x` sequences in it stand for raw bytes).
-pub fn json_text(bytes: &[u8]) -> (Cow<'_, str>, bool) {
+/// The JSON form of a byte string. With `bytes_mode` false the text itself, which
+/// must be valid UTF-8 (JSON's own escaping, done by serde_json, takes care of quotes
+/// and controls); any invalid byte switches to bytes mode. In bytes mode every
+/// backslash is written as `\\` and every byte that is not part of valid UTF-8 as the
+/// four characters `\xHH`, so the string decodes back to the exact bytes. The second
+/// value says whether bytes mode was used. An event uses bytes mode for ALL its strings
+/// as soon as one needs it (its JSON then says `"non_utf8": true`), so a consumer
+/// applies one rule to the whole object.
+pub fn json_text(bytes: &[u8], bytes_mode: bool) -> (Cow<'_, str>, bool) {
     match std::str::from_utf8(bytes) {
-        Ok(s) => (Cow::Borrowed(s), false),
-        Err(_) => {
+        Ok(s) if !bytes_mode => (Cow::Borrowed(s), false),
+        _ => {
             let mut s = String::with_capacity(bytes.len() + 8);
             for chunk in bytes.utf8_chunks() {
-                s.push_str(chunk.valid());
+                for c in chunk.valid().chars() {
+                    if c == '\\' {
+                        s.push_str("\\\\");
+                    } else {
+                        s.push(c);
+                    }
+                }
                 for b in chunk.invalid() {
                     let _ = write!(s, "\\x{b:02x}");
                 }
@@ -141,8 +150,15 @@ mod tests {
 
     #[test]
     fn json_text_keeps_utf8_and_marks_raw_bytes() {
-        assert_eq!(json_text(b"a\"b\n"), (Cow::Borrowed("a\"b\n"), false));
-        let (s, raw) = json_text(b"x\xff\xfey");
+        assert_eq!(
+            json_text(b"a\"b\n", false),
+            (Cow::Borrowed("a\"b\n"), false)
+        );
+        assert_eq!(
+            json_text(b"a\\b", true),
+            (Cow::Owned("a\\\\b".into()), true)
+        );
+        let (s, raw) = json_text(b"x\xff\xfey", false);
         assert_eq!(s, "x\\xff\\xfey");
         assert!(raw);
     }

@@ -117,9 +117,8 @@ pub fn text_line(
     truncation_marker(t, out);
 }
 
-fn json_str(out: &mut String, bytes: &[u8], non_utf8: &mut bool) {
-    let (s, raw) = json_text(bytes);
-    *non_utf8 |= raw;
+fn json_str(out: &mut String, bytes: &[u8], bytes_mode: bool) {
+    let (s, _) = json_text(bytes, bytes_mode);
     // serde_json's string escaping (quotes, backslashes, controls as \uXXXX).
     let quoted = serde_json::to_string(&*s).unwrap_or_else(|_| "\"\"".into());
     out.push_str(&quoted);
@@ -134,7 +133,11 @@ pub fn json_line(
     out: &mut String,
 ) {
     out.clear();
-    let mut non_utf8 = false;
+    // One rule for the whole object: bytes mode for every string if any needs it.
+    let non_utf8 = [e.comm, e.filename, e.program()]
+        .iter()
+        .chain(args.iter())
+        .any(|b| std::str::from_utf8(b).is_err());
     let kind = match e.kind {
         ExecKind::Exec => "exec",
         ExecKind::Fail => "fail",
@@ -144,17 +147,17 @@ pub fn json_line(
         "{{\"v\":{JSON_VERSION},\"event\":\"{kind}\",\"time\":\"{}\",\"ts_ns\":{},\"pid\":{},\"tid\":{},\"ppid\":{},\"uid\":{},\"cgroup_id\":{},\"ret\":{},\"comm\":",
         times.rfc3339, e.ts_ns, e.pid, e.tid, e.ppid, e.uid, e.cgroup_id, e.ret
     );
-    json_str(out, e.comm, &mut non_utf8);
+    json_str(out, e.comm, non_utf8);
     out.push_str(",\"filename\":");
-    json_str(out, e.filename, &mut non_utf8);
+    json_str(out, e.filename, non_utf8);
     out.push_str(",\"interp\":");
-    json_str(out, e.program(), &mut non_utf8);
+    json_str(out, e.program(), non_utf8);
     out.push_str(",\"args\":[");
     for (i, a) in args.iter().enumerate() {
         if i > 0 {
             out.push(',');
         }
-        json_str(out, a, &mut non_utf8);
+        json_str(out, a, non_utf8);
     }
     let _ = write!(
         out,
