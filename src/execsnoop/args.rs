@@ -86,6 +86,11 @@ pub struct Args {
     /// of each CPU's buffer. Default: 1024 (ring), 256 (perf, per CPU).
     #[arg(long = "buffer-kib", value_name = "KIB", value_parser = parse_buffer_kib)]
     pub buffer_kib: Option<u32>,
+    /// With -x: how many execs may be in flight (between syscall entry and exit) at
+    /// once. Entries are allocated on use; a full map is counted and reported.
+    #[arg(long = "inflight-entries", value_name = "N", default_value_t = 16384,
+          value_parser = clap::value_parser!(u32).range(1..=1_048_576))]
+    pub inflight_entries: u32,
     /// Show libbpf's debug messages on stderr.
     #[arg(short = 'v', long = "verbose")]
     pub verbose: bool,
