@@ -165,10 +165,24 @@ fn run(args: Args) -> Result<()> {
     }
     let secs = start.elapsed().as_secs_f64();
     let execs = ok.load(Ordering::Relaxed);
+    // CPU of the workload itself (spawners + the exec'd children): where the kernel-side
+    // cost of a tracer's BPF programs lands, and less sensitive than wall time to
+    // whatever else the machine runs.
+    let cpu = cpu_seconds(libc::RUSAGE_SELF) + cpu_seconds(libc::RUSAGE_CHILDREN);
     println!(
-        "{{\"execs\": {execs}, \"failed\": {}, \"seconds\": {secs:.6}, \"per_second\": {:.1}}}",
+        "{{\"execs\": {execs}, \"failed\": {}, \"seconds\": {secs:.6}, \"per_second\": {:.1}, \"cpu_seconds\": {cpu:.6}}}",
         failed.load(Ordering::Relaxed),
         execs as f64 / secs.max(1e-9)
     );
     Ok(())
+}
+
+/// User + system CPU seconds from getrusage.
+fn cpu_seconds(who: libc::c_int) -> f64 {
+    // SAFETY: an all-zero rusage is valid; getrusage fills it.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: valid out pointer.
+    unsafe { libc::getrusage(who, &mut ru) };
+    let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    tv(ru.ru_utime) + tv(ru.ru_stime)
 }
