@@ -4,6 +4,7 @@
 
 pub mod attach;
 pub mod cli;
+pub mod execsnoop;
 pub mod privilege;
 pub mod shutdown;
 pub mod tracepipe;

@@ -231,3 +231,21 @@ pub fn run_unprivileged(name: &str, args: &[&str]) -> (Option<i32>, String, Stri
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+/// Path of one of the package's example programs (test helpers such as
+/// `exectrigger`): `$LEBPF_BIN_DIR/<name>` when set (the VM harness), else cargo's
+/// `target/<profile>/examples/` (build them with `cargo build --examples`).
+pub fn example_bin(name: &str) -> PathBuf {
+    if let Some(dir) = std::env::var_os("LEBPF_BIN_DIR") {
+        return PathBuf::from(dir).join(name);
+    }
+    let exe = std::env::current_exe().expect("current_exe");
+    let dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
+    let p = dir.join("examples").join(name);
+    assert!(
+        p.exists(),
+        "{} not built (cargo build --examples first)",
+        p.display()
+    );
+    p
+}

@@ -1,0 +1,395 @@
+//! Turning decoded events into output lines: libbpf-tools' text shape, or one JSON
+//! object per line. Lines are built into a reused `String` and written whole.
+
+use std::fmt::Write as _;
+
+use super::escape::{escape_text_into, json_text};
+use super::event::{ExecEvent, ExecKind, Truncation};
+
+/// Version of the JSON object layout (`"v"`): bumped when a field changes meaning or
+/// goes away; new fields may be added within a version.
+pub const JSON_VERSION: u32 = 1;
+
+/// Which optional columns the text form has.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Columns {
+    /// `-T`: wall-clock HH:MM:SS.
+    pub time: bool,
+    /// `-t`: seconds since the tracer started.
+    pub timestamp: bool,
+    /// `-U`: UID.
+    pub uid: bool,
+    /// `-q`: quote arguments.
+    pub quote: bool,
+}
+
+/// The header line, without newline: `PCOMM PID PPID RET ARGS` with the optional columns
+/// in front, padded as libbpf-tools does.
+pub fn header(c: Columns) -> String {
+    let mut s = String::new();
+    if c.time {
+        let _ = write!(s, "{:<8} ", "TIME");
+    }
+    if c.timestamp {
+        let _ = write!(s, "{:<8} ", "TIME(s)");
+    }
+    if c.uid {
+        let _ = write!(s, "{:<6} ", "UID");
+    }
+    let _ = write!(
+        s,
+        "{:<16} {:<6} {:<6} {:>3} ARGS",
+        "PCOMM", "PID", "PPID", "RET"
+    );
+    s
+}
+
+/// Time values of one event, computed by the caller (they need clocks).
+#[derive(Debug, Clone, Default)]
+pub struct Times<'a> {
+    /// HH:MM:SS local time (for `-T`).
+    pub hms: &'a str,
+    /// Seconds since start (for `-t`).
+    pub since_start: f64,
+    /// RFC 3339 UTC time (for JSON).
+    pub rfc3339: &'a str,
+}
+
+/// The truncation marker appended to a text line: ` ...[+N args, +M bytes]`, with `?`
+/// for an unknown byte count and `>=` before a lower-bound argument count. Empty when
+/// nothing was cut. Written outside any quotes so `-q` output stays unambiguous.
+pub fn truncation_marker(t: &Truncation, out: &mut String) {
+    if !t.any() {
+        return;
+    }
+    let ge = if t.args_dropped_exact { "" } else { ">=" };
+    let _ = write!(out, " ...[+{ge}{} args, +", t.args_dropped);
+    match t.bytes_dropped {
+        Some(b) => {
+            let _ = write!(out, "{b} bytes]");
+        }
+        None => out.push_str("? bytes]"),
+    }
+}
+
+/// One text line (no newline) into `out`. `args` are the shown arguments; the first
+/// shown token is the program (interpreter or filename) in place of argv[0], as
+/// libbpf-tools prints, and then argv[1..].
+pub fn text_line(
+    e: &ExecEvent<'_>,
+    args: &[&[u8]],
+    t: &Truncation,
+    c: Columns,
+    times: &Times<'_>,
+    out: &mut String,
+) {
+    out.clear();
+    if c.time {
+        let _ = write!(out, "{:<8} ", times.hms);
+    }
+    if c.timestamp {
+        let _ = write!(out, "{:<8.3} ", times.since_start);
+    }
+    if c.uid {
+        let _ = write!(out, "{:<6} ", e.uid);
+    }
+    let start = out.len();
+    escape_text_into(e.comm, false, out);
+    let width = out[start..].chars().count();
+    for _ in width..16 {
+        out.push(' ');
+    }
+    let _ = write!(out, " {:<6} {:<6} {:>3}", e.pid, e.ppid, e.ret);
+    let push_arg = |a: &[u8], out: &mut String| {
+        out.push(' ');
+        if c.quote {
+            out.push('"');
+            escape_text_into(a, true, out);
+            out.push('"');
+        } else {
+            escape_text_into(a, false, out);
+        }
+    };
+    push_arg(e.program(), out);
+    for a in args.iter().skip(1) {
+        push_arg(a, out);
+    }
+    truncation_marker(t, out);
+}
+
+fn json_str(out: &mut String, bytes: &[u8], non_utf8: &mut bool) {
+    let (s, raw) = json_text(bytes);
+    *non_utf8 |= raw;
+    // serde_json's string escaping (quotes, backslashes, controls as \uXXXX).
+    let quoted = serde_json::to_string(&*s).unwrap_or_else(|_| "\"\"".into());
+    out.push_str(&quoted);
+}
+
+/// One JSON object (no newline) into `out`. Fields are documented in the README.
+pub fn json_line(
+    e: &ExecEvent<'_>,
+    args: &[&[u8]],
+    t: &Truncation,
+    times: &Times<'_>,
+    out: &mut String,
+) {
+    out.clear();
+    let mut non_utf8 = false;
+    let kind = match e.kind {
+        ExecKind::Exec => "exec",
+        ExecKind::Fail => "fail",
+    };
+    let _ = write!(
+        out,
+        "{{\"v\":{JSON_VERSION},\"event\":\"{kind}\",\"time\":\"{}\",\"ts_ns\":{},\"pid\":{},\"tid\":{},\"ppid\":{},\"uid\":{},\"cgroup_id\":{},\"ret\":{},\"comm\":",
+        times.rfc3339, e.ts_ns, e.pid, e.tid, e.ppid, e.uid, e.cgroup_id, e.ret
+    );
+    json_str(out, e.comm, &mut non_utf8);
+    out.push_str(",\"filename\":");
+    json_str(out, e.filename, &mut non_utf8);
+    out.push_str(",\"interp\":");
+    json_str(out, e.program(), &mut non_utf8);
+    out.push_str(",\"args\":[");
+    for (i, a) in args.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        json_str(out, a, &mut non_utf8);
+    }
+    let _ = write!(
+        out,
+        "],\"argc\":{},\"args_truncated\":{}",
+        e.argc, t.args_dropped
+    );
+    if !t.args_dropped_exact {
+        out.push_str(",\"args_truncated_exact\":false");
+    }
+    match t.bytes_dropped {
+        Some(b) => {
+            let _ = write!(out, ",\"bytes_truncated\":{b}");
+        }
+        None => out.push_str(",\"bytes_truncated\":null"),
+    }
+    let _ = write!(
+        out,
+        ",\"args_cut\":{},\"truncated\":{},\"non_utf8\":{non_utf8}}}",
+        t.args_cut,
+        t.any()
+    );
+}
+
+/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian calendar.
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    // Shift the epoch to 0000-03-01 so leap days fall at the end of a 400-year era.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097); // day of era, 0..=146096
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365; // 0..=399
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100); // 0..=365, from March 1st
+    let mp = (5 * doy + 2) / 153; // month from March, 0..=11
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+/// Formats nanoseconds since the Unix epoch as RFC 3339 UTC with nanoseconds.
+pub fn rfc3339_utc(unix_ns: i128, out: &mut String) {
+    out.clear();
+    let secs = unix_ns.div_euclid(1_000_000_000) as i64;
+    let nanos = unix_ns.rem_euclid(1_000_000_000) as u32;
+    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+    let sod = secs.rem_euclid(86_400);
+    let _ = write!(
+        out,
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{nanos:09}Z",
+        sod / 3600,
+        (sod / 60) % 60,
+        sod % 60
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::execsnoop::event::tests::sample;
+    use crate::execsnoop::event::Limits;
+
+    const L: Limits = Limits {
+        max_args: 20,
+        arg_size: 4096,
+    };
+
+    fn line(c: Columns, s: &[u8]) -> String {
+        let e = ExecEvent::parse(s).unwrap();
+        let mut v = Vec::new();
+        let t = e.select_args(L, &mut v);
+        let mut out = String::new();
+        let times = Times {
+            hms: "10:48:23",
+            since_start: 1.5,
+            rfc3339: "x",
+        };
+        text_line(&e, &v, &t, c, &times, &mut out);
+        out
+    }
+
+    #[test]
+    fn header_has_libbpf_tools_shape() {
+        assert_eq!(
+            header(Columns::default()),
+            "PCOMM            PID    PPID   RET ARGS"
+        );
+        let all = Columns {
+            time: true,
+            timestamp: true,
+            uid: true,
+            quote: true,
+        };
+        assert_eq!(
+            header(all),
+            "TIME     TIME(s)  UID    PCOMM            PID    PPID   RET ARGS"
+        );
+    }
+
+    #[test]
+    fn text_line_matches_the_columns() {
+        let s = sample(
+            ExecKind::Exec,
+            b"ls",
+            b"/usr/bin/ls",
+            b"",
+            b"ls\0-l\0/tmp\0",
+            3,
+            11,
+            0,
+            0,
+        );
+        assert_eq!(
+            line(Columns::default(), &s),
+            "ls               100    1        0 /usr/bin/ls -l /tmp"
+        );
+        let all = Columns {
+            time: true,
+            timestamp: true,
+            uid: true,
+            quote: true,
+        };
+        assert_eq!(
+            line(all, &s),
+            "10:48:23 1.500    1000   ls               100    1        0 \"/usr/bin/ls\" \"-l\" \"/tmp\""
+        );
+    }
+
+    #[test]
+    fn failures_show_the_errno() {
+        let s = sample(ExecKind::Fail, b"sh", b"/nope", b"", b"nope\0", 1, 5, -2, 0);
+        assert_eq!(
+            line(Columns::default(), &s),
+            "sh               100    1       -2 /nope"
+        );
+    }
+
+    #[test]
+    fn hostile_bytes_are_escaped_in_text() {
+        let s = sample(
+            ExecKind::Exec,
+            b"e\x1bvil",
+            b"/bin/echo",
+            b"",
+            b"echo\0a\nb\0\x1b[2J\0\xff\0",
+            4,
+            16,
+            0,
+            0,
+        );
+        let l = line(Columns::default(), &s);
+        assert_eq!(
+            l,
+            "e\\x1bvil         100    1        0 /bin/echo a\\nb \\x1b[2J \\xff"
+        );
+        assert!(!l.contains('\n') && !l.contains('\x1b'));
+    }
+
+    #[test]
+    fn truncation_is_marked_after_the_args() {
+        let s = sample(
+            ExecKind::Exec,
+            b"x",
+            b"/x",
+            b"",
+            b"x\0abcdef\0",
+            5,
+            30,
+            0,
+            0,
+        );
+        let l = line(
+            Columns {
+                quote: true,
+                ..Default::default()
+            },
+            &s,
+        );
+        // 5 args, 2 shown; text bytes 30-5=25, shown 1+6=7.
+        assert!(
+            l.ends_with("\"/x\" \"abcdef\" ...[+3 args, +18 bytes]"),
+            "{l}"
+        );
+    }
+
+    #[test]
+    fn json_has_every_field() {
+        let s = sample(
+            ExecKind::Exec,
+            b"ls",
+            b"/usr/bin/ls",
+            b"",
+            b"ls\0\xff\"\0",
+            2,
+            6,
+            0,
+            0,
+        );
+        let e = ExecEvent::parse(&s).unwrap();
+        let mut v = Vec::new();
+        let t = e.select_args(L, &mut v);
+        let mut out = String::new();
+        let times = Times {
+            hms: "",
+            since_start: 0.0,
+            rfc3339: "2026-11-25T10:00:00.000000000Z",
+        };
+        json_line(&e, &v, &t, &times, &mut out);
+        let j: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(j["v"], 1);
+        assert_eq!(j["event"], "exec");
+        assert_eq!(j["pid"], 100);
+        assert_eq!(j["tid"], 101);
+        assert_eq!(j["ppid"], 1);
+        assert_eq!(j["uid"], 1000);
+        assert_eq!(j["cgroup_id"], 77);
+        assert_eq!(j["ret"], 0);
+        assert_eq!(j["comm"], "ls");
+        assert_eq!(j["filename"], "/usr/bin/ls");
+        assert_eq!(j["interp"], "/usr/bin/ls");
+        assert_eq!(j["args"], serde_json::json!(["ls", "\\xff\""]));
+        assert_eq!(j["argc"], 2);
+        assert_eq!(j["args_truncated"], 0);
+        assert_eq!(j["bytes_truncated"], 0);
+        assert_eq!(j["truncated"], false);
+        assert_eq!(j["non_utf8"], true);
+        assert_eq!(j["time"], "2026-11-25T10:00:00.000000000Z");
+    }
+
+    #[test]
+    fn rfc3339_dates() {
+        let mut s = String::new();
+        rfc3339_utc(0, &mut s);
+        assert_eq!(s, "1970-01-01T00:00:00.000000000Z");
+        rfc3339_utc(951_782_400_123_456_789, &mut s); // 2000-02-29 (leap day)
+        assert_eq!(s, "2000-02-29T00:00:00.123456789Z");
+        rfc3339_utc(1_795_603_703_000_000_000, &mut s);
+        assert_eq!(s, "2026-11-25T10:48:23.000000000Z");
+    }
+}

@@ -1,0 +1,520 @@
+//! One execsnoop run: load and attach the BPF side, poll the transport, print, report.
+
+use std::cell::RefCell;
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::mem::MaybeUninit;
+use std::os::fd::AsRawFd;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, Context, Result};
+use libbpf_rs::skel::{OpenSkel, SkelBuilder};
+use libbpf_rs::{
+    Link, MapCore, MapFlags, PerfBufferBuilder, RingBufferBuilder, TracepointCategory,
+};
+
+use super::args::Args;
+use super::event::{ExecEvent, Limits};
+use super::format::{self, Columns, Times};
+use crate::cli;
+use crate::shutdown::Shutdown;
+use crate::skel::execsnoop::types::execsnoop_stat;
+use crate::skel::execsnoop::{ExecsnoopSkel, ExecsnoopSkelBuilder};
+
+const PROG: &str = "execsnoop";
+/// How long one poll may block: bounds the delay to notice a signal, the end of
+/// --duration or a closed stdout.
+const POLL: Duration = Duration::from_millis(100);
+/// How often the kernel counters are read to report drops as they happen.
+const STATS_EVERY: Duration = Duration::from_millis(500);
+const CGROUP2_SUPER_MAGIC: i64 = 0x6367_7270;
+
+fn clock_ns(clock: libc::clockid_t) -> i128 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: valid pointer to a local timespec.
+    unsafe { libc::clock_gettime(clock, &mut ts) };
+    i128::from(ts.tv_sec) * 1_000_000_000 + i128::from(ts.tv_nsec)
+}
+
+/// Opens and checks a `-c` directory: it must exist and be on cgroup v2.
+fn open_cgroup(path: &Path) -> Result<File> {
+    let f = File::open(path)
+        .map_err(|e| cli::usage_error(format!("cgroup {}: {e}", path.display())))?;
+    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+    // SAFETY: valid fd and pointer to a local statfs.
+    let rc = unsafe { libc::fstatfs(f.as_raw_fd(), &mut st) };
+    if rc != 0 || st.f_type as i64 != CGROUP2_SUPER_MAGIC {
+        return Err(cli::usage_error(format!(
+            "cgroup {}: not a cgroup v2 directory",
+            path.display()
+        )));
+    }
+    Ok(f)
+}
+
+/// True when the running kernel can create a BPF ring buffer (5.8+).
+fn ringbuf_supported() -> bool {
+    // SAFETY: plain probe call, no pointers but the NULL opts.
+    let rc = unsafe {
+        libbpf_sys::libbpf_probe_bpf_map_type(libbpf_sys::BPF_MAP_TYPE_RINGBUF, std::ptr::null())
+    };
+    rc == 1
+}
+
+/// Kernel-side counters, summed over CPUs.
+#[derive(Debug, Default, Clone, Copy)]
+struct KernelStats {
+    lost: u64,
+    starts_full: u64,
+    no_scratch: u64,
+    filtered: u64,
+}
+
+fn read_stats(skel: &ExecsnoopSkel<'_>) -> KernelStats {
+    let get = |slot: execsnoop_stat| -> u64 {
+        let key = slot.0.to_ne_bytes();
+        match skel.maps.exec_stats.lookup_percpu(&key, MapFlags::ANY) {
+            Ok(Some(vals)) => vals
+                .iter()
+                .filter_map(|v| {
+                    v.get(..8)
+                        .map(|b| u64::from_ne_bytes(b.try_into().unwrap_or([0; 8])))
+                })
+                .sum(),
+            _ => 0,
+        }
+    };
+    KernelStats {
+        lost: get(execsnoop_stat::EXECSNOOP_STAT_LOST),
+        starts_full: get(execsnoop_stat::EXECSNOOP_STAT_STARTS_FULL),
+        no_scratch: get(execsnoop_stat::EXECSNOOP_STAT_NO_SCRATCH),
+        filtered: get(execsnoop_stat::EXECSNOOP_STAT_FILTERED),
+    }
+}
+
+/// Turns samples into lines. Owns stdout's buffer; errors are kept for the poll loop
+/// (the transport callbacks cannot return them).
+struct Printer {
+    out: BufWriter<io::Stdout>,
+    json: bool,
+    cols: Columns,
+    limits: Limits,
+    name: Option<Vec<u8>>,
+    line_filter: Option<Vec<u8>>,
+    mono_start_ns: i128,
+    realtime_offset_ns: i128,
+    line: String,
+    hms: String,
+    hms_sec: i64,
+    rfc: String,
+    joined: Vec<u8>,
+    error: Option<io::Error>,
+    decode_errors: u64,
+    seen: u64,
+    printed: u64,
+    filtered: u64,
+    truncated: u64,
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    needle.is_empty() || hay.windows(needle.len()).any(|w| w == needle)
+}
+
+impl Printer {
+    fn local_hms(&mut self, unix_sec: i64) -> &str {
+        if unix_sec != self.hms_sec || self.hms.is_empty() {
+            let t: libc::time_t = unix_sec as libc::time_t;
+            let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+            // SAFETY: valid pointers to locals; localtime_r is thread-safe.
+            unsafe { libc::localtime_r(&t, &mut tm) };
+            self.hms = format!("{:02}:{:02}:{:02}", tm.tm_hour, tm.tm_min, tm.tm_sec);
+            self.hms_sec = unix_sec;
+        }
+        &self.hms
+    }
+
+    /// Handles one sample; returns false once output is impossible (stdout closed).
+    fn handle(&mut self, data: &[u8]) -> bool {
+        if self.error.is_some() {
+            return false;
+        }
+        let e = match ExecEvent::parse(data) {
+            Ok(e) => e,
+            Err(err) => {
+                self.decode_errors += 1;
+                if self.decode_errors == 1 {
+                    eprintln!("{PROG}: {err} (further ones counted in the summary)");
+                }
+                return true;
+            }
+        };
+        self.seen += 1;
+        if let Some(n) = &self.name {
+            if !contains(e.comm, n) {
+                self.filtered += 1;
+                return true;
+            }
+        }
+        if let Some(l) = &self.line_filter {
+            self.joined.clear();
+            for (i, a) in e.captured_args().skip(1).enumerate() {
+                if i > 0 {
+                    self.joined.push(b' ');
+                }
+                self.joined.extend_from_slice(a);
+            }
+            if !contains(&self.joined, l) {
+                self.filtered += 1;
+                return true;
+            }
+        }
+        let mut args = Vec::with_capacity(8);
+        let t = e.select_args(self.limits, &mut args);
+        if t.any() {
+            self.truncated += 1;
+        }
+        let unix_ns = i128::from(e.ts_ns) + self.realtime_offset_ns;
+        let mut line = std::mem::take(&mut self.line);
+        if self.json {
+            let mut rfc = std::mem::take(&mut self.rfc);
+            format::rfc3339_utc(unix_ns, &mut rfc);
+            let times = Times {
+                rfc3339: &rfc,
+                ..Default::default()
+            };
+            format::json_line(&e, &args, &t, &times, &mut line);
+            self.rfc = rfc;
+        } else {
+            let since_start = (i128::from(e.ts_ns) - self.mono_start_ns) as f64 / 1e9;
+            let hms = if self.cols.time {
+                self.local_hms(unix_ns.div_euclid(1_000_000_000) as i64)
+                    .to_string()
+            } else {
+                String::new()
+            };
+            let times = Times {
+                hms: &hms,
+                since_start: since_start.max(0.0),
+                rfc3339: "",
+            };
+            format::text_line(&e, &args, &t, self.cols, &times, &mut line);
+        }
+        line.push('\n');
+        let r = self.out.write_all(line.as_bytes());
+        self.line = line;
+        match r {
+            Ok(()) => {
+                self.printed += 1;
+                true
+            }
+            Err(err) => {
+                self.error = Some(err);
+                false
+            }
+        }
+    }
+
+    fn flush(&mut self) {
+        if self.error.is_none() {
+            if let Err(e) = self.out.flush() {
+                self.error = Some(e);
+            }
+        }
+    }
+}
+
+/// True once stdout is a pipe whose reader went away (`execsnoop | head`): noticed
+/// without writing, so the tracer ends promptly even when no exec happens.
+fn stdout_closed() -> bool {
+    let mut pfd = libc::pollfd {
+        fd: 1,
+        events: 0,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd, zero timeout.
+    let rc = unsafe { libc::poll(&mut pfd, 1, 0) };
+    rc > 0 && pfd.revents & (libc::POLLERR | libc::POLLHUP) != 0
+}
+
+enum Transport<'a> {
+    Ring(libbpf_rs::RingBuffer<'a>),
+    Perf(libbpf_rs::PerfBuffer<'a>),
+}
+
+impl Transport<'_> {
+    fn poll(&self, timeout: Duration) -> Result<()> {
+        match self {
+            Transport::Ring(rb) => {
+                let rc = rb.poll_raw(timeout);
+                if rc < 0 && rc != -libc::EINTR {
+                    // A callback returning -1 (stdout closed) also lands here: the
+                    // caller checks the printer first.
+                    return Err(io::Error::from_raw_os_error(-rc))
+                        .context("polling the ring buffer");
+                }
+                Ok(())
+            }
+            Transport::Perf(pb) => match pb.poll(timeout) {
+                Ok(()) => Ok(()),
+                Err(e) if e.kind() == libbpf_rs::ErrorKind::Interrupted => Ok(()),
+                Err(e) => Err(anyhow!("polling the perf buffer: {e}")),
+            },
+        }
+    }
+
+    fn drain(&self) {
+        let _ = match self {
+            Transport::Ring(rb) => rb.consume().map_err(|e| e.to_string()),
+            Transport::Perf(pb) => pb.consume().map_err(|e| e.to_string()),
+        };
+    }
+}
+
+/// Runs execsnoop with parsed arguments until a signal, --duration or a closed stdout.
+pub fn run(args: Args) -> Result<()> {
+    // Bad input first (exit 2), before the privilege check (exit 1).
+    let cgroup = args.cgroup.as_deref().map(open_cgroup).transpose()?;
+    let name = args.name.as_ref().map(|s| s.as_bytes().to_vec());
+    let line_filter = args.line.as_ref().map(|s| s.as_bytes().to_vec());
+
+    let mono_start_ns = clock_ns(libc::CLOCK_MONOTONIC);
+    let realtime_offset_ns = clock_ns(libc::CLOCK_REALTIME) - mono_start_ns;
+    cli::prepare(args.verbose)?;
+    let stop = Shutdown::install()?;
+
+    let use_perf = args.perf_buffer || !ringbuf_supported();
+    let mut storage = MaybeUninit::uninit();
+    let mut open = ExecsnoopSkelBuilder::default()
+        .open(&mut storage)
+        .context("opening the BPF object")?;
+    {
+        let ro = open
+            .maps
+            .rodata_data
+            .as_deref_mut()
+            .ok_or_else(|| anyhow!("BPF object has no .rodata"))?;
+        ro.targ_uid = args.uid.unwrap_or(u32::MAX);
+        ro.filter_cgroup = cgroup.is_some();
+        ro.trace_failures = args.fails;
+        ro.use_ringbuf = !use_perf;
+        ro.args_budget = args.capture_budget();
+        ro.max_args = args.max_args;
+    }
+    let ncpu = libbpf_rs::num_possible_cpus().context("counting CPUs")? as u32;
+    open.maps
+        .exec_scratch
+        .set_max_entries(ncpu.max(1))
+        .context("sizing the scratch map")?;
+    if use_perf {
+        open.maps.exec_ringbuf.set_autocreate(false)?;
+    } else {
+        open.maps.exec_perf.set_autocreate(false)?;
+        let kib = args.buffer_kib.unwrap_or(1024);
+        open.maps.exec_ringbuf.set_max_entries(kib * 1024)?;
+    }
+    // Failures need the syscall tracepoints; without -x they are not even loaded.
+    for p in [
+        &mut open.progs.execsnoop_enter_execve,
+        &mut open.progs.execsnoop_enter_execveat,
+        &mut open.progs.execsnoop_exit_execve,
+        &mut open.progs.execsnoop_exit_execveat,
+        &mut open.progs.execsnoop_thread_exit,
+    ] {
+        p.set_autoload(args.fails);
+    }
+    let skel = open.load().context("loading the BPF programs")?;
+    if let Some(cg) = &cgroup {
+        let fd = cg.as_raw_fd() as u32;
+        skel.maps
+            .exec_cgroup
+            .update(&0u32.to_ne_bytes(), &fd.to_ne_bytes(), MapFlags::ANY)
+            .context("setting the cgroup filter")?;
+    }
+
+    let mut links: Vec<Link> = Vec::new();
+    // Syscall tracepoints first: a failure seen at exit needs its entry.
+    if args.fails {
+        let tp = |p: &libbpf_rs::ProgramMut, cat: TracepointCategory, name: &str| {
+            p.attach_tracepoint(cat, name)
+                .with_context(|| format!("attaching to tracepoint {name}"))
+        };
+        let pr = &skel.progs;
+        links.push(tp(
+            &pr.execsnoop_enter_execve,
+            TracepointCategory::Syscalls,
+            "sys_enter_execve",
+        )?);
+        links.push(tp(
+            &pr.execsnoop_enter_execveat,
+            TracepointCategory::Syscalls,
+            "sys_enter_execveat",
+        )?);
+        links.push(tp(
+            &pr.execsnoop_exit_execve,
+            TracepointCategory::Syscalls,
+            "sys_exit_execve",
+        )?);
+        links.push(tp(
+            &pr.execsnoop_exit_execveat,
+            TracepointCategory::Syscalls,
+            "sys_exit_execveat",
+        )?);
+        links.push(tp(
+            &pr.execsnoop_thread_exit,
+            TracepointCategory::Sched,
+            "sched_process_exit",
+        )?);
+    }
+    links.push(
+        skel.progs
+            .execsnoop_exec
+            .attach_raw_tracepoint("sched_process_exec")
+            .context("attaching to raw tracepoint sched_process_exec")?,
+    );
+
+    let printer = RefCell::new(Printer {
+        out: BufWriter::with_capacity(64 * 1024, io::stdout()),
+        json: args.json,
+        cols: Columns {
+            time: args.time,
+            timestamp: args.timestamp,
+            uid: args.print_uid,
+            quote: args.quote,
+        },
+        limits: Limits {
+            max_args: args.max_args as usize,
+            arg_size: args.arg_size as usize,
+        },
+        name,
+        line_filter,
+        mono_start_ns,
+        realtime_offset_ns,
+        line: String::with_capacity(512),
+        hms: String::new(),
+        hms_sec: 0,
+        rfc: String::new(),
+        joined: Vec::new(),
+        error: None,
+        decode_errors: 0,
+        seen: 0,
+        printed: 0,
+        filtered: 0,
+        truncated: 0,
+    });
+    let perf_lost = std::cell::Cell::new(0u64);
+    let transport = if use_perf {
+        let kib = args.buffer_kib.unwrap_or(256) as usize;
+        let pb = PerfBufferBuilder::new(&skel.maps.exec_perf)
+            .pages((kib * 1024 / 4096).max(1).next_power_of_two())
+            .sample_cb(|_cpu, data: &[u8]| {
+                printer.borrow_mut().handle(data);
+            })
+            .lost_cb(|_cpu, n| perf_lost.set(perf_lost.get() + n))
+            .build()
+            .context("setting up the perf buffer")?;
+        Transport::Perf(pb)
+    } else {
+        let mut b = RingBufferBuilder::new();
+        b.add(&skel.maps.exec_ringbuf, |data: &[u8]| {
+            if printer.borrow_mut().handle(data) {
+                0
+            } else {
+                -1
+            }
+        })
+        .context("setting up the ring buffer")?;
+        Transport::Ring(b.build().context("setting up the ring buffer")?)
+    };
+
+    let via = match (use_perf, args.perf_buffer) {
+        (false, _) => "ring buffer",
+        (true, true) => "perf buffer",
+        (true, false) => "perf buffer (this kernel has no ring buffer)",
+    };
+    eprintln!("{PROG}: tracing exec() via {via}; Ctrl-C to end");
+    if !args.json {
+        let mut p = printer.borrow_mut();
+        let h = format::header(p.cols);
+        let r = writeln!(p.out, "{h}").and_then(|_| p.out.flush());
+        if let Err(e) = r {
+            p.error = Some(e);
+        }
+    }
+
+    let started = Instant::now();
+    let deadline = args.duration.map(|s| started + Duration::from_secs(s));
+    let mut last_stats = Instant::now();
+    let mut reported_lost = 0u64;
+    let mut result = Ok(());
+    loop {
+        if stop.requested() || printer.borrow().error.is_some() || stdout_closed() {
+            break;
+        }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            break;
+        }
+        let timeout = deadline.map_or(POLL, |d| {
+            d.saturating_duration_since(Instant::now()).min(POLL)
+        });
+        if let Err(e) = transport.poll(timeout) {
+            if printer.borrow().error.is_some() {
+                break;
+            }
+            result = Err(e);
+            break;
+        }
+        printer.borrow_mut().flush();
+        if last_stats.elapsed() >= STATS_EVERY || perf_lost.get() > reported_lost {
+            last_stats = Instant::now();
+            let k = read_stats(&skel);
+            let lost = k.lost.max(perf_lost.get());
+            if lost > reported_lost {
+                eprintln!(
+                    "{PROG}: lost {} events (transport full; total {lost}); a larger --buffer-kib may help",
+                    lost - reported_lost
+                );
+                reported_lost = lost;
+            }
+        }
+    }
+    // Print what is already in the buffer, unless stdout is gone.
+    if printer.borrow().error.is_none() && !stdout_closed() {
+        transport.drain();
+        printer.borrow_mut().flush();
+    }
+    drop(transport);
+    let k = read_stats(&skel);
+    drop(links);
+    let p = printer.into_inner();
+    let lost = k.lost.max(perf_lost.get());
+    let mut summary = format!(
+        "{PROG}: {} events, {} printed, {} filtered, {lost} lost, {} truncated",
+        p.seen,
+        p.printed,
+        p.filtered + k.filtered,
+        p.truncated
+    );
+    if k.starts_full > 0 {
+        summary.push_str(&format!(
+            ", {} failed execs untracked (in-flight map full)",
+            k.starts_full
+        ));
+    }
+    if k.no_scratch > 0 {
+        summary.push_str(&format!(", {} events without scratch space", k.no_scratch));
+    }
+    if p.decode_errors > 0 {
+        summary.push_str(&format!(", {} malformed", p.decode_errors));
+    }
+    eprintln!("{summary}");
+    match p.error {
+        Some(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
+        Some(e) => return Err(anyhow::Error::from(e).context("writing to stdout")),
+        None => {}
+    }
+    result
+}
