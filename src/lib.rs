@@ -3,10 +3,15 @@
 //! routing, and output helpers. Each binary in `src/bin/` stays a thin `main`.
 
 pub mod attach;
+pub mod book;
 pub mod cli;
+pub mod cstring;
+pub mod events;
 pub mod execsnoop;
+pub mod inspect;
 pub mod privilege;
 pub mod shutdown;
+pub mod syscalls;
 pub mod tracepipe;
 
 /// The generated skeletons, one module per `src/bpf/<name>.bpf.c` (see build.rs).

@@ -249,3 +249,75 @@ pub fn example_bin(name: &str) -> PathBuf {
     );
     p
 }
+
+/// The calling thread's comm: what a child forked from here is called until it
+/// execs (BPF programs on execve entry see this name).
+pub fn thread_comm() -> String {
+    std::fs::read_to_string("/proc/thread-self/comm")
+        .expect("read /proc/thread-self/comm")
+        .trim_end_matches('\n')
+        .to_string()
+}
+
+/// The calling thread's id (the "pid" field of its trace_pipe lines).
+pub fn gettid() -> u32 {
+    // SAFETY: gettid cannot fail.
+    unsafe { libc::gettid() as u32 }
+}
+
+/// Runs /bin/true (as `uid` when given) and returns the pid that called execve.
+pub fn exec_true(uid: Option<u32>) -> u32 {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = Command::new("/bin/true");
+    cmd.stdout(Stdio::null()).stderr(Stdio::null());
+    if let Some(uid) = uid {
+        cmd.uid(uid).gid(uid);
+    }
+    let mut child = cmd.spawn().expect("spawn /bin/true");
+    let pid = child.id();
+    assert!(child.wait().expect("wait /bin/true").success());
+    pid
+}
+
+/// Waits for the program's "attached to" line on stderr and returns it.
+pub fn wait_attached(p: &Proc) -> String {
+    p.wait_stderr("attached to", Duration::from_secs(15))
+        .unwrap_or_else(|| panic!("no 'attached to' line; stderr: {:?}", p.stderr()))
+}
+
+/// Checks the no-privilege behaviour: as nobody, `name args` prints one line on
+/// stderr naming the missing privilege, nothing on stdout, and exits 1.
+pub fn assert_unprivileged_fails(name: &str, args: &[&str]) {
+    let (code, out, err) = run_unprivileged(name, args);
+    assert_eq!(code, Some(1), "stderr: {err}");
+    assert_eq!(out, "");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with(&format!(
+            "{name}: needs root, or the capabilities CAP_BPF and CAP_PERFMON"
+        )),
+        "{err}"
+    );
+}
+
+/// SIGTERM, then expects exit code 0.
+pub fn stop_cleanly(p: &mut Proc) {
+    let st = p
+        .signal_and_wait(libc::SIGTERM, Duration::from_secs(5))
+        .expect("exit after SIGTERM");
+    assert_eq!(st.code(), Some(0), "stderr: {:?}", p.stderr());
+}
+
+/// Runs `bin(name) args` to completion as the current user: (exit code, stdout, stderr).
+pub fn run_bin(name: &str, args: &[&str]) -> (Option<i32>, String, String) {
+    let out = Command::new(bin(name))
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("running {name}: {e}"));
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}

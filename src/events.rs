@@ -1,0 +1,216 @@
+//! Receiving events from BPF programs: a BPF ring buffer (kernel 5.8+) or a perf
+//! buffer (PERF_EVENT_ARRAY, every kernel), polled until shutdown.
+//!
+//! The caller gives a callback per sample (the raw bytes) and one for lost samples; an
+//! error from either (a closed stdout, say) stops the loop and is returned. Ring buffer
+//! samples are 8-byte aligned, perf buffer samples are not: decode with a copy
+//! ([`decode`]) so one decoder serves both.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Duration;
+
+use anyhow::{anyhow, Context, Result};
+use libbpf_rs::{
+    ErrorKind, MapCore, MapType, PerfBuffer, PerfBufferBuilder, RingBuffer, RingBufferBuilder,
+};
+
+use crate::shutdown::Shutdown;
+
+/// How events travel from the kernel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transport {
+    /// One BPF ring buffer shared by all CPUs (BPF_MAP_TYPE_RINGBUF, 5.8+).
+    RingBuffer,
+    /// One perf ring per CPU (BPF_MAP_TYPE_PERF_EVENT_ARRAY).
+    PerfBuffer,
+}
+
+impl std::fmt::Display for Transport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Transport::RingBuffer => "ring buffer",
+            Transport::PerfBuffer => "perf buffer",
+        })
+    }
+}
+
+/// True when the kernel can create BPF ring buffers (probed by creating one).
+pub fn ring_buffer_supported() -> bool {
+    MapType::RingBuf.is_supported().unwrap_or(false)
+}
+
+/// Picks the transport: the perf buffer when asked for, else the ring buffer where
+/// the kernel has it. The second value is true when the ring buffer was wanted but
+/// the kernel lacks it (the caller says so).
+pub fn choose_transport(want_perf: bool, ring_supported: bool) -> (Transport, bool) {
+    match (want_perf, ring_supported) {
+        (true, _) => (Transport::PerfBuffer, false),
+        (false, true) => (Transport::RingBuffer, false),
+        (false, false) => (Transport::PerfBuffer, true),
+    }
+}
+
+/// Copies a sample into a `T` (which must be plain old data, as BPF event structs
+/// are). Works for unaligned perf samples; None when the sample is too short.
+pub fn decode<T: plain::Plain + Default>(bytes: &[u8]) -> Option<T> {
+    let mut v = T::default();
+    plain::copy_from_bytes(&mut v, bytes).ok()?;
+    Some(v)
+}
+
+type SharedErr = Rc<RefCell<Option<anyhow::Error>>>;
+
+enum Inner<'cb> {
+    Ring(RingBuffer<'cb>),
+    Perf(PerfBuffer<'cb>),
+}
+
+/// A ring buffer or perf buffer with its callbacks, ready to poll.
+pub struct EventPoller<'cb> {
+    inner: Inner<'cb>,
+    error: SharedErr,
+}
+
+impl<'cb> EventPoller<'cb> {
+    /// Polls a BPF_MAP_TYPE_RINGBUF map. A ring buffer has no lost-sample count of
+    /// its own: programs that count drops report them through their own variable.
+    pub fn ring_buffer<M: MapCore>(
+        map: &M,
+        mut on_sample: impl FnMut(&[u8]) -> Result<()> + 'cb,
+    ) -> Result<Self> {
+        let error: SharedErr = Rc::default();
+        let slot = error.clone();
+        let mut builder = RingBufferBuilder::new();
+        builder
+            .add(map, move |data: &[u8]| match on_sample(data) {
+                Ok(()) => 0,
+                Err(e) => {
+                    slot.borrow_mut().get_or_insert(e);
+                    -1
+                }
+            })
+            .context("setting up the ring buffer")?;
+        let rb = builder.build().context("setting up the ring buffer")?;
+        Ok(Self {
+            inner: Inner::Ring(rb),
+            error,
+        })
+    }
+
+    /// Polls a BPF_MAP_TYPE_PERF_EVENT_ARRAY map with `pages` pages per CPU (a power
+    /// of two). `on_lost` gets the number of samples the kernel dropped.
+    pub fn perf_buffer<M: MapCore>(
+        map: &M,
+        pages: usize,
+        mut on_sample: impl FnMut(&[u8]) -> Result<()> + 'cb,
+        mut on_lost: impl FnMut(u64) -> Result<()> + 'cb,
+    ) -> Result<Self> {
+        let error: SharedErr = Rc::default();
+        let (s1, s2) = (error.clone(), error.clone());
+        let pb = PerfBufferBuilder::new(map)
+            .pages(pages)
+            .sample_cb(move |_cpu, data: &[u8]| {
+                // After a failure, drop the rest of this poll's samples.
+                if s1.borrow().is_some() {
+                    return;
+                }
+                if let Err(e) = on_sample(data) {
+                    *s1.borrow_mut() = Some(e);
+                }
+            })
+            .lost_cb(move |_cpu, count| {
+                if s2.borrow().is_some() {
+                    return;
+                }
+                if let Err(e) = on_lost(count) {
+                    *s2.borrow_mut() = Some(e);
+                }
+            })
+            .build()
+            .context("setting up the perf buffer")?;
+        Ok(Self {
+            inner: Inner::Perf(pb),
+            error,
+        })
+    }
+
+    /// Which transport this is.
+    pub fn transport(&self) -> Transport {
+        match self.inner {
+            Inner::Ring(_) => Transport::RingBuffer,
+            Inner::Perf(_) => Transport::PerfBuffer,
+        }
+    }
+
+    /// Waits up to `timeout` for samples and handles those ready. Returns the first
+    /// callback error.
+    pub fn poll_once(&self, timeout: Duration) -> Result<()> {
+        let res = match &self.inner {
+            Inner::Ring(rb) => rb.poll(timeout),
+            Inner::Perf(pb) => pb.poll(timeout),
+        };
+        if let Some(e) = self.error.borrow_mut().take() {
+            return Err(e);
+        }
+        match res {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == ErrorKind::Interrupted => Ok(()),
+            Err(e) => Err(anyhow!("polling the {}: {e}", self.transport())),
+        }
+    }
+
+    /// Polls every `interval` until `stop` is requested; `after_poll` runs after each
+    /// poll (for periodic work such as reporting drops counted by the BPF side).
+    pub fn run(
+        &self,
+        stop: &Shutdown,
+        interval: Duration,
+        mut after_poll: impl FnMut() -> Result<()>,
+    ) -> Result<()> {
+        while !stop.requested() {
+            self.poll_once(interval)?;
+            after_poll()?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Default, Debug, PartialEq)]
+    #[repr(C)]
+    struct Two {
+        a: i32,
+        b: u16,
+    }
+    // SAFETY: plain integers, any bit pattern is valid.
+    unsafe impl plain::Plain for Two {}
+
+    #[test]
+    fn decode_copies_from_unaligned_bytes() {
+        let mut buf = vec![0u8; 1];
+        buf.extend_from_slice(&7i32.to_ne_bytes());
+        buf.extend_from_slice(&9u16.to_ne_bytes());
+        buf.extend_from_slice(&[0, 0]);
+        let v: Two = decode(&buf[1..]).unwrap();
+        assert_eq!(v, Two { a: 7, b: 9 });
+        assert!(decode::<Two>(&buf[1..4]).is_none());
+    }
+
+    #[test]
+    fn transport_choice_falls_back_and_says_so() {
+        assert_eq!(
+            choose_transport(false, true),
+            (Transport::RingBuffer, false)
+        );
+        assert_eq!(
+            choose_transport(false, false),
+            (Transport::PerfBuffer, true)
+        );
+        assert_eq!(choose_transport(true, true), (Transport::PerfBuffer, false));
+        assert_eq!(Transport::RingBuffer.to_string(), "ring buffer");
+    }
+}
