@@ -8,7 +8,7 @@ SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
 say() { echo "bench: $*" >&2; }
 
 # Peers and tools, quietly when already there.
-PKGS="libbpf-tools bpftrace bpftool procps time gcc python3"
+PKGS="libbpf-tools bpftrace bpftool procps util-linux time gcc python3"
 missing=$(for p in $PKGS; do dpkg -s "$p" >/dev/null 2>&1 || echo "$p"; done)
 if [ -n "$missing" ]; then
 	say "installing $(echo $missing)"
