@@ -47,6 +47,7 @@ NONCE = "%x" % (int(time.time() * 1000) & 0xFFFFFFF)
 # (tail call to an empty program).
 SYSCALLS = ("getppid", "getpid")
 STATS_ITERS = 200_000
+NOTES = []  # things that went wrong in this run, printed in the results
 
 TRACERS = {
     "ours": [os.path.join(REL, "execsnoop")],
@@ -416,20 +417,58 @@ def run_ttfe(name, workdir, rnd):
     return {"tracer": name, "round": rnd, "ttfe": first, "rc": rc}
 
 
+class TracePipeBusy(Exception):
+    """hello-tail could not open trace_pipe: another process holds it."""
+
+
+def trace_pipe_holders():
+    out = []
+    for p in os.listdir("/proc"):
+        if not p.isdigit():
+            continue
+        try:
+            for fd in os.listdir("/proc/%s/fd" % p):
+                if os.readlink("/proc/%s/fd/%s" % (p, fd)).endswith("/trace_pipe"):
+                    with open("/proc/%s/cmdline" % p, "rb") as f:
+                        cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
+                    out.append("pid %s `%s`" % (p, cmd.strip()))
+                    break
+        except OSError:
+            continue
+    return out
+
+
 def run_getppid(mode, workdir, rnd, iters=1_000_000, syscall="getppid"):
     """ns per getppid() (or getpid()) with nothing attached, bench-empty, or
     hello-tail."""
     helper = None
     if mode != "none":
         cmd = [EMPTY] if mode == "empty" else [HELLO_TAIL]
-        err = open(os.path.join(workdir, "%s.stderr" % mode), "wb")
-        helper = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err)
-        err.close()
-        end = time.monotonic() + 30
-        while not attached(helper.pid):
-            if helper.poll() is not None or time.monotonic() > end:
-                raise RuntimeError("%s did not attach" % mode)
-            time.sleep(0.05)
+        err_path = os.path.join(workdir, "%s.stderr" % mode)
+        give_up = time.monotonic() + 30
+        while True:
+            with open(err_path, "wb") as err:
+                helper = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err)
+            end = time.monotonic() + 30
+            while not attached(helper.pid) and helper.poll() is None:
+                if time.monotonic() > end:
+                    helper.kill()
+                    helper.wait()
+                    raise RuntimeError("%s did not attach" % mode)
+                time.sleep(0.05)
+            if helper.poll() is None:
+                break
+            with open(err_path) as f:
+                msg = f.read().strip()
+            # trace_pipe has one reader at a time: another hello-tail, hello or a test
+            # may hold it. Wait for it rather than fail the whole run.
+            if "busy" in msg.lower() and time.monotonic() < give_up:
+                log("  %s: %s; retrying" % (mode, msg))
+                time.sleep(3)
+                continue
+            if "busy" in msg.lower():
+                raise TracePipeBusy(msg)
+            raise RuntimeError("%s exited: %s" % (mode, msg))
         time.sleep(0.3)
         cpu0 = cpu_seconds(helper.pid)
         ids = bpf_fd_memory(helper.pid)[2]
@@ -567,10 +606,20 @@ def main():
             rot = modes[rnd % len(modes):] + modes[:rnd % len(modes)]
             for mode in rot:
                 for sc in SYSCALLS:
+                    if mode not in modes:
+                        break
                     log("syscall round %d/%d: %s() with %s" % (rnd + 1, ROUNDS, sc, mode))
                     # hello-tail prints a line per getppid: ~1 us a call, fewer.
                     iters = 200_000 if (mode, sc) == ("hello-tail", "getppid") else 1_000_000
-                    r = run_getppid(mode, workdir, rnd, iters=iters, syscall=sc)
+                    try:
+                        r = run_getppid(mode, workdir, rnd, iters=iters, syscall=sc)
+                    except TracePipeBusy as e:
+                        holders = trace_pipe_holders()
+                        NOTES.append("hello-tail could not run: %s (held by %s)." % (
+                            e, ", ".join(holders) or "?"))
+                        log("  skipping hello-tail: %s" % NOTES[-1])
+                        modes.remove(mode)
+                        break
                     pps.append(r)
                     log("  %.1f ns/call" % r["ns"])
         with open(stats_path, "w") as f:
@@ -625,6 +674,8 @@ def report(date, names, missing, have_tail, storms, nulls, ttfes, pps,
         if float(load_start.split()[0]) > 0.7 else "The machine was otherwise idle."))
     if missing:
         w("- not measured (not built or not installed): %s" % ", ".join(missing))
+    for note in NOTES:
+        w("- %s" % note)
     w("")
 
     base_rate = median([r["rate"] for r in storms if r["tracer"] == "none"])
