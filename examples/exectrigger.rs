@@ -8,6 +8,7 @@
 //!   exectrigger run PROG [ARGS...]          fork + execve PROG with argv [PROG, ARGS...]
 //!   exectrigger weird MARKER                /bin/true with spaces, quotes, \n, \t, ESC, \xff
 //!   exectrigger fail MARKER                 execve of a missing file (ENOENT)
+//!   exectrigger fail-many N MARKER         a failing execve with N arguments in all
 //!   exectrigger execveat MARKER             execveat(dirfd of /bin, "true", ...)
 //!   exectrigger fexecve MARKER              execveat(fd of /bin/true, "", AT_EMPTY_PATH)
 //!   exectrigger thread-exec MARKER          a non-leader thread execs /bin/true
@@ -137,6 +138,15 @@ fn main() {
                     e.raw_os_error() == Some(libc::ENOENT)
                 }
             }
+        }
+        "fail-many" => {
+            let n = num(args.get(1));
+            let m = marker(2);
+            let path = format!("/nonexistent-lebpf/{m}");
+            let mut v = vec![m];
+            v.extend((2..n).map(|i| format!("a{i:03}")));
+            let e = Command::new(&path).args(v).spawn().err();
+            e.and_then(|e| e.raw_os_error()) == Some(libc::ENOENT)
         }
         "execveat" => {
             let m = marker(1);

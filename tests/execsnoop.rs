@@ -422,11 +422,16 @@ fn line_filter_matches_arguments_not_the_name() {
 #[test]
 fn cgroup_filter_includes_descendants() {
     require_root();
-    let root = std::path::Path::new("/sys/fs/cgroup");
-    if !root.join("cgroup.procs").exists() || !root.join("cgroup.controllers").exists() {
-        skip("no cgroup v2 hierarchy at /sys/fs/cgroup");
+    // The cgroup v2 hierarchy: /sys/fs/cgroup on most systems, /sys/fs/cgroup/unified
+    // on hybrid ones (this host). Found in /proc/mounts.
+    let mounts = std::fs::read_to_string("/proc/mounts").unwrap_or_default();
+    let Some(root) = mounts.lines().find_map(|l| {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        (f.len() > 2 && f[2] == "cgroup2").then(|| std::path::PathBuf::from(f[1]))
+    }) else {
+        skip("no cgroup v2 hierarchy mounted");
         return;
-    }
+    };
     let dir = root.join(format!("lebpf-test-{}", std::process::id()));
     let sub = dir.join("sub");
     std::fs::create_dir_all(&sub).expect("create test cgroups");
@@ -747,6 +752,7 @@ fn bad_values_get_one_line_and_exit_2() {
         &["--max-args", "0"],
         &["-c", "/nonexistent/cgroup"],
         &["-c", "/tmp"],
+        &["-c", "/sys/fs/cgroup/cgroup.procs"],
         &["--arg-size", "0"],
         &["--bogus"],
     ] {
@@ -796,4 +802,98 @@ fn duration_ends_the_run_with_a_summary() {
         "{:?}",
         p.stderr()
     );
+}
+
+#[test]
+fn lost_events_are_reported_not_silent() {
+    require_root();
+    // A 64 KiB ring buffer and a stdout nobody reads for a while: execsnoop blocks in
+    // write(), the ring fills with 8 KB events and the kernel must drop some. The
+    // drops must be reported (as they happen, and in the summary).
+    let mut child = Command::new(bin("execsnoop"))
+        .args(["--buffer-kib", "64"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn execsnoop");
+    let stderr = child.stderr.take().unwrap();
+    let err_lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let sink = err_lines.clone();
+    std::thread::spawn(move || {
+        for l in BufReader::new(stderr).lines().map_while(Result::ok) {
+            sink.lock().unwrap().push(l);
+        }
+    });
+    let has = |needle: &str| err_lines.lock().unwrap().iter().any(|l| l.contains(needle));
+    let wait_for = |needle: &str| {
+        for _ in 0..(WAIT.as_millis() / 50) {
+            if has(needle) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        false
+    };
+    assert!(
+        wait_for("tracing exec()"),
+        "{:?}",
+        err_lines.lock().unwrap()
+    );
+    let m = marker("lost");
+    for _ in 0..200 {
+        trigger(&["big-arg", "8000", &m]);
+    }
+    // Now read stdout: execsnoop resumes, sees the drop counter, reports it.
+    let stdout = child.stdout.take().unwrap();
+    let drain = std::thread::spawn(move || {
+        BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .filter(|l| l.contains("xxxx"))
+            .count()
+    });
+    assert!(
+        wait_for("events (transport full"),
+        "no lost report: {:?}",
+        err_lines.lock().unwrap()
+    );
+    // SAFETY: kill(2) on our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let st = child.wait().expect("wait");
+    assert_eq!(st.code(), Some(0));
+    let printed = drain.join().unwrap();
+    assert!(wait_for(" events, "), "{:?}", err_lines.lock().unwrap());
+    let lines = err_lines.lock().unwrap().clone();
+    let summary = lines.iter().find(|l| l.contains(" events, ")).unwrap();
+    let lost: usize = summary
+        .split(", ")
+        .find_map(|p| p.strip_suffix(" lost"))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    assert!(lost > 0, "{summary}");
+    assert!(
+        printed < 200,
+        "all 200 big events printed with a 64 KiB ring? {summary}"
+    );
+}
+
+#[test]
+fn failed_exec_with_many_args_is_marked() {
+    require_root();
+    let m = marker("failmany");
+    let (mut t, mut j) = start_both(&["-x"]);
+    trigger(&["fail-many", "30", &m]);
+    // 30 args, 20 shown (argv[0] replaced by the filename in text); the dropped ones
+    // were not measured by the kernel: "+?" bytes.
+    let line = text_line(&mut t, |l| l.contains(&format!("/nonexistent-lebpf/{m} ")));
+    assert!(line.ends_with(" a019 ...[+10 args, +? bytes]"), "{line}");
+    assert_eq!(cols(&line)[3], "-2");
+    let v = json_event(&mut j, |v| v["event"] == "fail" && has_arg(v, &m));
+    assert_eq!(v["argc"], 30);
+    assert_eq!(v["args"].as_array().unwrap().len(), 20);
+    assert_eq!(v["args_truncated"], 10);
+    assert_eq!(v["bytes_truncated"], Value::Null);
+    assert_eq!(v["truncated"], true);
+    stop(t);
+    stop(j);
 }

@@ -204,8 +204,8 @@ int BPF_PROG(execsnoop_exec, struct task_struct *p, pid_t old_pid, struct linux_
 	fname = BPF_CORE_READ(bprm, filename);
 	interp = BPF_CORE_READ(bprm, interp);
 	flen = read_kpath(s->data, fname, &e->flags, EXECSNOOP_F_FILENAME_CUT);
-	/* interp == filename unless a binfmt handler (#!, binfmt_misc) changed it: then
-	 * user space shows the filename and nothing is sent twice. */
+	/* interp is the filename itself unless a binfmt handler (#!, binfmt_misc)
+	 * replaced it: only a different interpreter is sent (interp_len 0 otherwise). */
 	if (interp != fname)
 		ilen = read_kpath(s->data + flen, interp, &e->flags, EXECSNOOP_F_INTERP_CUT);
 	e->filename_len = flen;
@@ -346,14 +346,10 @@ out:
 	return 0;
 }
 
+/* One program for both exits (same context layout): user space attaches it to
+ * sys_exit_execve and sys_exit_execveat, so the verifier checks it once. */
 SEC("tp/syscalls/sys_exit_execve")
-int execsnoop_exit_execve(struct trace_event_raw_sys_exit *ctx)
-{
-	return exit_exec(ctx, ctx->ret);
-}
-
-SEC("tp/syscalls/sys_exit_execveat")
-int execsnoop_exit_execveat(struct trace_event_raw_sys_exit *ctx)
+int execsnoop_exit(struct trace_event_raw_sys_exit *ctx)
 {
 	return exit_exec(ctx, ctx->ret);
 }

@@ -18,8 +18,10 @@ enum execsnoop_limits {
 	 * well under the perf buffer's 64 KiB record limit. */
 	EXECSNOOP_ARGS_CAP = 32768,
 	/* Failed execs walk the caller's argv pointer array: at most this many pointers are
-	 * followed (dropped arguments beyond it are not counted exactly: flagged). */
-	EXECSNOOP_FAIL_ARGS_WALK = 1024,
+	 * followed (more arguments than that: argc is a lower bound, flagged). The
+	 * verifier walks this loop once per iteration: 1024 cost ~85 ms of load time,
+	 * 256 about a quarter of it. */
+	EXECSNOOP_FAIL_ARGS_WALK = 256,
 	/* ... and at most this many of its strings are copied (a bounded loop the
 	 * verifier walks once per iteration; more show as dropped, size unmeasured). */
 	EXECSNOOP_FAIL_ARGS_COPY = 256,

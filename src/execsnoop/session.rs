@@ -47,7 +47,8 @@ fn open_cgroup(path: &Path) -> Result<File> {
     let mut st: libc::statfs = unsafe { std::mem::zeroed() };
     // SAFETY: valid fd and pointer to a local statfs.
     let rc = unsafe { libc::fstatfs(f.as_raw_fd(), &mut st) };
-    if rc != 0 || st.f_type as i64 != CGROUP2_SUPER_MAGIC {
+    let is_dir = f.metadata().is_ok_and(|m| m.is_dir());
+    if rc != 0 || st.f_type as i64 != CGROUP2_SUPER_MAGIC || !is_dir {
         return Err(cli::usage_error(format!(
             "cgroup {}: not a cgroup v2 directory",
             path.display()
@@ -320,13 +321,20 @@ pub fn run(args: Args) -> Result<()> {
     for p in [
         &mut open.progs.execsnoop_enter_execve,
         &mut open.progs.execsnoop_enter_execveat,
-        &mut open.progs.execsnoop_exit_execve,
-        &mut open.progs.execsnoop_exit_execveat,
+        &mut open.progs.execsnoop_exit,
         &mut open.progs.execsnoop_thread_exit,
     ] {
         p.set_autoload(args.fails);
     }
-    let skel = open.load().context("loading the BPF programs")?;
+    let skel = open.load().map_err(|e| {
+        // CO-RE needs the kernel's BTF: say so instead of libbpf's relocation errors.
+        let why = if Path::new("/sys/kernel/btf/vmlinux").exists() {
+            String::new()
+        } else {
+            " (this kernel has no BTF at /sys/kernel/btf/vmlinux: execsnoop needs a kernel built with CONFIG_DEBUG_INFO_BTF)".to_string()
+        };
+        anyhow!("loading the BPF programs{why}: {e}")
+    })?;
     if let Some(cg) = &cgroup {
         let fd = cg.as_raw_fd() as u32;
         skel.maps
@@ -354,12 +362,12 @@ pub fn run(args: Args) -> Result<()> {
             "sys_enter_execveat",
         )?);
         links.push(tp(
-            &pr.execsnoop_exit_execve,
+            &pr.execsnoop_exit,
             TracepointCategory::Syscalls,
             "sys_exit_execve",
         )?);
         links.push(tp(
-            &pr.execsnoop_exit_execveat,
+            &pr.execsnoop_exit,
             TracepointCategory::Syscalls,
             "sys_exit_execveat",
         )?);
@@ -406,12 +414,30 @@ pub fn run(args: Args) -> Result<()> {
         truncated: 0,
     });
     let perf_lost = std::cell::Cell::new(0u64);
+    let perf_batch: RefCell<Vec<Vec<u8>>> = RefCell::new(Vec::new());
+    let release_perf_batch = || {
+        let mut batch = perf_batch.borrow_mut();
+        // ts_ns is the first field of every event; a stable sort keeps equal times
+        // in arrival order.
+        batch.sort_by_key(|d| {
+            d.get(..8)
+                .map_or(0, |b| u64::from_ne_bytes(b.try_into().unwrap_or([0; 8])))
+        });
+        let mut p = printer.borrow_mut();
+        for d in batch.drain(..) {
+            if !p.handle(&d) {
+                break;
+            }
+        }
+    };
     let transport = if use_perf {
         let kib = args.buffer_kib.unwrap_or(256) as usize;
         let pb = PerfBufferBuilder::new(&skel.maps.exec_perf)
             .pages((kib * 1024 / 4096).max(1).next_power_of_two())
             .sample_cb(|_cpu, data: &[u8]| {
-                printer.borrow_mut().handle(data);
+                // Per-CPU buffers are read one CPU after the other: keep the batch
+                // and print it in kernel time order (see release_perf_batch).
+                perf_batch.borrow_mut().push(data.to_vec());
             })
             .lost_cb(|_cpu, n| perf_lost.set(perf_lost.get() + n))
             .build()
@@ -450,8 +476,11 @@ pub fn run(args: Args) -> Result<()> {
     let mut last_stats = Instant::now();
     let mut reported_lost = 0u64;
     let mut result = Ok(());
+    let mut idle = true;
     loop {
-        if stop.requested() || printer.borrow().error.is_some() || stdout_closed() {
+        // A closed stdout is noticed by the next write when events flow; the poll(2)
+        // on it is only needed when nothing was written (saves a syscall per wakeup).
+        if stop.requested() || printer.borrow().error.is_some() || (idle && stdout_closed()) {
             break;
         }
         if deadline.is_some_and(|d| Instant::now() >= d) {
@@ -460,6 +489,7 @@ pub fn run(args: Args) -> Result<()> {
         let timeout = deadline.map_or(POLL, |d| {
             d.saturating_duration_since(Instant::now()).min(POLL)
         });
+        let printed_before = printer.borrow().printed;
         if let Err(e) = transport.poll(timeout) {
             if printer.borrow().error.is_some() {
                 break;
@@ -467,7 +497,9 @@ pub fn run(args: Args) -> Result<()> {
             result = Err(e);
             break;
         }
+        release_perf_batch();
         printer.borrow_mut().flush();
+        idle = printer.borrow().printed == printed_before;
         if last_stats.elapsed() >= STATS_EVERY || perf_lost.get() > reported_lost {
             last_stats = Instant::now();
             let k = read_stats(&skel);
@@ -481,14 +513,16 @@ pub fn run(args: Args) -> Result<()> {
             }
         }
     }
+    // Detach first, so the final drain below has an end even under an exec storm.
+    drop(links);
     // Print what is already in the buffer, unless stdout is gone.
     if printer.borrow().error.is_none() && !stdout_closed() {
         transport.drain();
+        release_perf_batch();
         printer.borrow_mut().flush();
     }
     drop(transport);
     let k = read_stats(&skel);
-    drop(links);
     let p = printer.into_inner();
     let lost = k.lost.max(perf_lost.get());
     let mut summary = format!(
