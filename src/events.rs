@@ -59,6 +59,27 @@ pub fn decode<T: plain::Plain + Default>(bytes: &[u8]) -> Option<T> {
     Some(v)
 }
 
+/// Turns a drop counter the BPF side keeps (a global it increments when
+/// `bpf_ringbuf_reserve` fails) into "lost since last time" numbers, the way a perf
+/// buffer reports them.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct DropCounter {
+    reported: u64,
+}
+
+impl DropCounter {
+    /// Given the counter's current value, returns how many drops are new (None if none).
+    pub fn newly_lost(&mut self, now: u64) -> Option<u64> {
+        if now > self.reported {
+            let n = now - self.reported;
+            self.reported = now;
+            Some(n)
+        } else {
+            None
+        }
+    }
+}
+
 type SharedErr = Rc<RefCell<Option<anyhow::Error>>>;
 
 enum Inner<'cb> {
@@ -198,6 +219,15 @@ mod tests {
         let v: Two = decode(&buf[1..]).unwrap();
         assert_eq!(v, Two { a: 7, b: 9 });
         assert!(decode::<Two>(&buf[1..4]).is_none());
+    }
+
+    #[test]
+    fn drop_counter_reports_increases_once() {
+        let mut d = DropCounter::default();
+        assert_eq!(d.newly_lost(0), None);
+        assert_eq!(d.newly_lost(3), Some(3));
+        assert_eq!(d.newly_lost(3), None);
+        assert_eq!(d.newly_lost(5), Some(2));
     }
 
     #[test]

@@ -147,8 +147,9 @@ pub fn call_evidence(fd: BorrowedFd<'_>) -> Result<CallEvidence> {
     if second.xlated_prog_len as usize > xlated.len() {
         bail!("the program changed size while being read");
     }
-    if xlated.iter().all(|&b| b == 0) && !xlated.is_empty() {
-        bail!("the kernel hid the instructions (kernel.kptr_restrict or missing privilege)");
+    // Without CAP_BPF the kernel reports no instructions at all.
+    if xlated.is_empty() {
+        bail!("the kernel returned no instructions (needs CAP_BPF or root)");
     }
     let functions = function_names(btf_id, &func_info, rec_size);
     let insns = decode_insns(&xlated);

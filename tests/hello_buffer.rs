@@ -68,3 +68,11 @@ fn hello_buffer_without_privilege_says_so_and_exits_1() {
     assert_unprivileged_fails("hello-buffer", &[]);
     assert_unprivileged_fails("hello-buffer", &["--perf-buffer"]);
 }
+
+#[test]
+fn hello_buffer_exits_0_when_stdout_closes() {
+    require_root();
+    assert_exits_0_when_stdout_closes("hello-buffer", &[], || {
+        exec_true(None);
+    });
+}

@@ -95,3 +95,11 @@ fn hello_buffer_config_without_privilege_says_so_and_exits_1() {
     assert_unprivileged_fails("hello-buffer-config", &[]);
     assert_unprivileged_fails("hello-buffer-config", &["--message", "0=hi"]);
 }
+
+#[test]
+fn hello_buffer_config_exits_0_when_stdout_closes() {
+    require_root();
+    assert_exits_0_when_stdout_closes("hello-buffer-config", &[], || {
+        exec_true(None);
+    });
+}

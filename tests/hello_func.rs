@@ -87,3 +87,12 @@ fn hello_func_without_privilege_says_so_and_exits_1() {
     assert_unprivileged_fails("hello-func", &[]);
     assert_unprivileged_fails("hello-func", &["--show-call"]);
 }
+
+#[test]
+fn hello_func_exits_0_when_stdout_closes() {
+    require_root();
+    assert_exits_0_when_stdout_closes("hello-func", &[], || {
+        // SAFETY: getppid cannot fail.
+        unsafe { libc::getppid() };
+    });
+}

@@ -114,3 +114,9 @@ fn hello_map_without_privilege_says_so_and_exits_1() {
     require_root();
     assert_unprivileged_fails("hello-map", &[]);
 }
+
+#[test]
+fn hello_map_exits_0_when_stdout_closes() {
+    require_root();
+    assert_exits_0_when_stdout_closes("hello-map", &[], || {});
+}

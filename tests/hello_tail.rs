@@ -116,3 +116,11 @@ fn hello_tail_without_privilege_says_so_and_exits_1() {
     require_root();
     assert_unprivileged_fails("hello-tail", &[]);
 }
+
+#[test]
+fn hello_tail_exits_0_when_stdout_closes() {
+    require_root();
+    assert_exits_0_when_stdout_closes("hello-tail", &["--ignore-others"], || {
+        exec_true(None);
+    });
+}

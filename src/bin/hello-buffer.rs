@@ -1,4 +1,4 @@
-//! `hello-buffer` — Learning eBPF, chapter 2, Example 2-5 (hello-buffer.py).
+//! `hello-buffer` — Learning eBPF, chapter 2, hello-buffer.py ("Perf and Ring Buffer Maps").
 //!
 //! On every execve the BPF program sends {pid, uid, command, "Hello World"} to user
 //! space, through a BPF ring buffer by default or the book's perf buffer
@@ -15,7 +15,9 @@ use libbpf_rs::skel::{OpenSkel, SkelBuilder};
 
 use lebpf::attach::{attach_syscall_entry, select_autoload, AttachMode};
 use lebpf::book::hello_buffer::{format_event, lost_line, Event};
-use lebpf::events::{choose_transport, decode, ring_buffer_supported, EventPoller, Transport};
+use lebpf::events::{
+    choose_transport, decode, ring_buffer_supported, DropCounter, EventPoller, Transport,
+};
 use lebpf::skel::hello_buffer::HelloBufferSkelBuilder;
 use lebpf::{cli, shutdown::Shutdown};
 
@@ -115,16 +117,13 @@ fn run(args: Args) -> Result<()> {
 
     // The ring buffer variant counts drops in its `ringbuf_lost` global.
     let bss = skel.maps.bss_data.as_deref();
-    let mut reported = 0u64;
+    let mut drops = DropCounter::default();
     poller.run(&stop, Duration::from_millis(100), || {
-        if transport == Transport::RingBuffer {
-            if let Some(bss) = bss {
-                // SAFETY: an aligned u64 in the mmapped .bss the kernel updates.
-                let now = unsafe { std::ptr::read_volatile(&bss.ringbuf_lost) };
-                if now > reported {
-                    lost(now - reported)?;
-                    reported = now;
-                }
+        if let (Transport::RingBuffer, Some(bss)) = (transport, bss) {
+            // SAFETY: an aligned u64 in the mmapped .bss the BPF program updates.
+            let now = unsafe { std::ptr::read_volatile(&bss.ringbuf_lost) };
+            if let Some(n) = drops.newly_lost(now) {
+                lost(n)?;
             }
         }
         Ok(())

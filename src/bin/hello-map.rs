@@ -1,4 +1,4 @@
-//! `hello-map` — Learning eBPF, chapter 2, Example 2-4 (hello-map.py).
+//! `hello-map` — Learning eBPF, chapter 2, hello-map.py ("Hash Table Map").
 //!
 //! Counts execve calls per user ID in the hash map `counter_table`, and prints the map
 //! every 2 seconds. `--all-syscalls` is the book's exercise: the same program on the

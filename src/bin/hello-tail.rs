@@ -1,4 +1,4 @@
-//! `hello-tail` — Learning eBPF, chapter 2, Example 2-8 (hello-tail.py).
+//! `hello-tail` — Learning eBPF, chapter 2, hello-tail.py ("Tail Calls").
 //!
 //! A program on the `sys_enter` raw tracepoint tail-calls the program stored in the
 //! prog array `syscall` at the syscall's number: `hello_exec` for execve, `hello_timer`

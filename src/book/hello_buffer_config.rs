@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use crate::cstring::{field, to_field};
+use crate::cstring::field;
 pub use crate::skel::hello_buffer_config::types::data_t as Event;
 pub use crate::skel::hello_buffer_config::types::user_msg_t as UserMsg;
 
@@ -41,20 +41,13 @@ pub struct UidMessage {
 }
 
 impl UidMessage {
-    /// The map value: the text and its NUL in `char message[12]`.
-    pub fn value(&self) -> UserMsg {
-        UserMsg {
-            message: to_field::<MESSAGE_SIZE>(&self.text).expect("checked by parse"),
-        }
-    }
-
-    /// The value's bytes, as a map update wants them.
+    /// The map value's bytes: the text and its NUL in `char message[12]`. A text built
+    /// by hand past [`parse_message`] is cut to 11 bytes rather than overflow.
     pub fn value_bytes(&self) -> [u8; MESSAGE_SIZE] {
-        let v = self.value();
+        let text = crate::cstring::until_nul(self.text.as_bytes());
+        let n = text.len().min(MESSAGE_SIZE - 1);
         let mut out = [0u8; MESSAGE_SIZE];
-        for (o, c) in out.iter_mut().zip(v.message) {
-            *o = c as u8;
-        }
+        out[..n].copy_from_slice(&text[..n]);
         out
     }
 }
@@ -151,6 +144,11 @@ mod tests {
         assert_eq!(parse_message("7=").unwrap().text, "");
         let m = parse_message("5=Hello World").unwrap();
         assert_eq!(&m.value_bytes(), b"Hello World\0");
+        let long = UidMessage {
+            uid: 1,
+            text: "0123456789abcdef".into(),
+        };
+        assert_eq!(&long.value_bytes(), b"0123456789a\0");
     }
 
     #[test]

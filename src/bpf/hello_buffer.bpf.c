@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Port of "Learning eBPF" chapter 2, hello-buffer.py (Example 2-5): on every execve,
+/* Port of "Learning eBPF" chapter 2, hello-buffer.py ("Perf and Ring Buffer Maps"): on every execve,
  * send {pid, uid, command, "Hello World"} to user space.
  *
  * The book uses BCC's BPF_PERF_OUTPUT(output) and output.perf_submit(); libbpf's form is

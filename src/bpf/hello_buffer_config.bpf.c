@@ -5,8 +5,10 @@
  * the global "Hello World".
  *
  * CO-RE: BPF_KSYSCALL reads the syscall arguments out of the wrapper's pt_regs with
- * BPF_CORE_READ on kernels whose syscalls go through such wrappers, so this one object
- * runs on kernels whose struct layouts differ from vmlinux.h's.
+ * BPF_CORE_READ on kernels whose syscalls go through such wrappers, and every field
+ * access on a vmlinux.h type (ctx->args[0] below) is relocated by libbpf at load time
+ * (vmlinux.h marks its structs preserve_access_index), so this one object runs on
+ * kernels whose struct layouts differ from vmlinux.h's.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Port of "Learning eBPF" chapter 3, hello-func.bpf.c (Example 3-x, BPF-to-BPF
- * calls): `hello` calls get_opcode(), a separate BPF function (noinline), and prints
+/* Port of "Learning eBPF" chapter 3, hello-func.bpf.c ("BPF to BPF Calls"):
+ * `hello` calls get_opcode(), a separate BPF function (noinline), and prints
  * the syscall number.
  *
  * The book only loads it (bpftool prog load) and shows the call in

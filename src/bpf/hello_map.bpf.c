@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Port of "Learning eBPF" chapter 2, hello-map.py (Example 2-4 and its exercise):
+/* Port of "Learning eBPF" chapter 2, hello-map.py ("Hash Table Map", and its exercise):
  * count execve calls per user ID in a hash map that user space reads every 2 s.
  *
  * The book's BCC `BPF_HASH(counter_table)` defaults to u64 keys, u64 values and

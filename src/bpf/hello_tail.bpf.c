@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Port of "Learning eBPF" chapter 2, hello-tail.py (Example 2-8): a program on the
+/* Port of "Learning eBPF" chapter 2, hello-tail.py ("Tail Calls"): a program on the
  * sys_enter raw tracepoint tail-calls a per-syscall program from a prog array.
  *
  * The book's BCC forms: BPF_PROG_ARRAY(syscall, 300) -> a BTF-defined PROG_ARRAY;

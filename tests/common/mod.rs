@@ -321,3 +321,40 @@ pub fn run_bin(name: &str, args: &[&str]) -> (Option<i32>, String, String) {
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+/// `name args | head -1`: after the reader of stdout goes away, the program's next
+/// write fails with EPIPE and it must exit 0. `trigger` makes it print.
+pub fn assert_exits_0_when_stdout_closes(name: &str, args: &[&str], trigger: impl Fn()) {
+    let mut child = Command::new(bin(name))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let (tx, rx) = channel();
+    thread::spawn(move || {
+        let mut line = String::new();
+        let _ = out.read_line(&mut line);
+        let _ = tx.send(line);
+        // `out` is dropped here: the pipe's only reader closes.
+    });
+    let end = Instant::now() + Duration::from_secs(20);
+    let mut got_line = false;
+    while Instant::now() < end {
+        if !got_line && rx.try_recv().is_ok() {
+            got_line = true;
+        }
+        if let Some(st) = child.try_wait().expect("try_wait") {
+            assert!(got_line, "{name} exited before printing: {st}");
+            assert_eq!(st.code(), Some(0), "{name} after stdout closed: {st}");
+            return;
+        }
+        trigger();
+        thread::sleep(Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("{name} did not exit after its stdout closed");
+}
