@@ -6,7 +6,7 @@ Run through bench/run.sh (`make bench`), which installs the peers and builds our
 first. Standard library only. Progress goes to stderr, one line per step.
 
 Environment knobs (defaults in brackets): BENCH_N [100000] execs per storm,
-BENCH_ROUNDS [3], BENCH_NULL_N [30000] execs per /dev/null storm, BENCH_TTFE_ROUNDS [5],
+BENCH_ROUNDS [3], BENCH_NULL_N [30000] execs per /dev/null storm, BENCH_TTFE_ROUNDS [5], BENCH_SYSCALL_ROUNDS [5],
 BENCH_OUT [docs/benchmarks.md].
 """
 
@@ -38,6 +38,7 @@ N = int(os.environ.get("BENCH_N", "100000"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 NULL_N = int(os.environ.get("BENCH_NULL_N", "30000"))
 TTFE_ROUNDS = int(os.environ.get("BENCH_TTFE_ROUNDS", "5"))
+SYSCALL_ROUNDS = int(os.environ.get("BENCH_SYSCALL_ROUNDS", "5"))
 OUT = os.environ.get("BENCH_OUT", os.path.join(REPO, "docs", "benchmarks.md"))
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -602,15 +603,16 @@ def main():
         # Figure 6 (bpf_stats off: it adds its own cost to every run). One extra pass
         # with stats on for the kernel-side run time of each program.
         modes = ["none", "empty"] + (["hello-tail"] if have_tail else [])
-        for rnd in range(ROUNDS):
+        for rnd in range(SYSCALL_ROUNDS):
             rot = modes[rnd % len(modes):] + modes[:rnd % len(modes)]
             for mode in rot:
                 for sc in SYSCALLS:
                     if mode not in modes:
                         break
-                    log("syscall round %d/%d: %s() with %s" % (rnd + 1, ROUNDS, sc, mode))
+                    log("syscall round %d/%d: %s() with %s" % (rnd + 1, SYSCALL_ROUNDS, sc,
+                                                               mode))
                     # hello-tail prints a line per getppid: ~1 us a call, fewer.
-                    iters = 200_000 if (mode, sc) == ("hello-tail", "getppid") else 1_000_000
+                    iters = 100_000 if (mode, sc) == ("hello-tail", "getppid") else 500_000
                     try:
                         r = run_getppid(mode, workdir, rnd, iters=iters, syscall=sc)
                     except TracePipeBusy as e:
@@ -658,8 +660,9 @@ def report(date, names, missing, have_tail, storms, nulls, ttfes, pps,
       "median of the rounds; all tools ran in the same run, alternating (the order "
       "rotates each round)." % date)
     w("")
-    w("Reproduce: `make bench` (as root; about 6-9 minutes). Knobs: `BENCH_N`, "
-      "`BENCH_ROUNDS`, `BENCH_NULL_N`, `BENCH_TTFE_ROUNDS`.")
+    w("Reproduce: `make bench` (as root; about 6-7 minutes of measuring after the "
+      "release build). Knobs: `BENCH_N`, `BENCH_ROUNDS`, `BENCH_NULL_N`, "
+      "`BENCH_TTFE_ROUNDS`, `BENCH_SYSCALL_ROUNDS`.")
     w("")
     w("## Machine")
     w("")
@@ -832,24 +835,26 @@ def report(date, names, missing, have_tail, storms, nulls, ttfes, pps,
     # Figure 6.
     w("## 6. hello-tail: cost per syscall")
     w("")
-    w("A tight loop of raw syscalls (`examples/bench-getppid.rs`: the fastest of 5 x "
-      "1,000,000 calls in each round (200,000 for getppid under hello-tail), then the "
-      "median of the rounds; the loop runs SCHED_FIFO under `chrt -f 10` so other work "
-      "cannot preempt it), with nothing attached, with an empty program on "
-      "raw_tp/sys_enter (`examples/bench-empty.rs`, `src/bpf/bench_empty.bpf.c`) and "
-      "with hello-tail (default ignore set, stdout to /dev/null). The loop runs on "
-      "getppid(), which is not in hello-tail's default ignore set, so hello-tail prints "
-      "a line for each, and on getpid(), which the default set ignores: the dispatch "
-      "alone (raw_tp program + tail call to the empty `ignore_opcode`). bpf_stats is "
-      "off for these; a separate short pass with it on gives the programs' own run time.")
+    w("A tight loop of raw syscalls (`examples/bench-getppid.rs`), run SCHED_FIFO under "
+      "`chrt -f 10` so other work cannot preempt it: the fastest of 5 x 500,000 calls "
+      "(100,000 for getppid under hello-tail) in each of %d rounds, and the fastest "
+      "round (interference only ever adds time). With nothing attached, with an empty "
+      "program on raw_tp/sys_enter (`examples/bench-empty.rs`, "
+      "`src/bpf/bench_empty.bpf.c`) and with hello-tail (default ignore set, stdout to "
+      "/dev/null). The loop runs on getppid(), which is not in hello-tail's default "
+      "ignore set, so hello-tail prints a line for each, and on getpid(), which the "
+      "default set ignores: the dispatch alone (raw_tp program + tail call to the empty "
+      "`ignore_opcode`). bpf_stats is off for these; a separate short pass with it on "
+      "gives the programs' own run time." % SYSCALL_ROUNDS)
     w("")
     w("| syscall | attached | ns per call | added vs none | added vs empty's added | "
       "BPF ns per run | BPF runs per call | hello-tail's CPU during the loop |")
     w("|---|---|---|---|---|---|---|---|")
     verdicts = []
     for sc in SYSCALLS:
-        ns = {mo: median([r["ns"] for r in pps if r["mode"] == mo and r["syscall"] == sc
-                          and not r.get("stats_pass")])
+        # Minimum over the rounds: interference only ever adds time.
+        ns = {mo: min([r["ns"] for r in pps if r["mode"] == mo and r["syscall"] == sc
+                       and not r.get("stats_pass")], default=None)
               for mo in ("none", "empty", "hello-tail")}
         if ns["none"] is None:
             continue
