@@ -44,6 +44,7 @@ fn clock_ns(clock: libc::clockid_t) -> i128 {
 fn open_cgroup(path: &Path) -> Result<File> {
     let f = File::open(path)
         .map_err(|e| cli::usage_error(format!("cgroup {}: {e}", path.display())))?;
+    // SAFETY: statfs is plain old data; all-zero is a valid value.
     let mut st: libc::statfs = unsafe { std::mem::zeroed() };
     // SAFETY: valid fd and pointer to a local statfs.
     let rc = unsafe { libc::fstatfs(f.as_raw_fd(), &mut st) };
@@ -129,6 +130,7 @@ impl Printer {
     fn local_hms(&mut self, unix_sec: i64) -> &str {
         if unix_sec != self.hms_sec || self.hms.is_empty() {
             let t: libc::time_t = unix_sec as libc::time_t;
+            // SAFETY: tm is plain old data; all-zero is a valid value.
             let mut tm: libc::tm = unsafe { std::mem::zeroed() };
             // SAFETY: valid pointers to locals; localtime_r is thread-safe.
             unsafe { libc::localtime_r(&t, &mut tm) };
@@ -551,4 +553,17 @@ pub fn run(args: Args) -> Result<()> {
         None => {}
     }
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn substring_filter() {
+        assert!(contains(b"a --force b", b"--force"));
+        assert!(!contains(b"a --forc", b"--force"));
+        assert!(contains(b"anything", b""));
+        assert!(!contains(b"", b"x"));
+    }
 }
