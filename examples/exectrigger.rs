@@ -9,6 +9,8 @@
 //!   exectrigger weird MARKER                /bin/true with spaces, quotes, \n, \t, ESC, \xff
 //!   exectrigger fail MARKER                 execve of a missing file (ENOENT)
 //!   exectrigger fail-many N MARKER         a failing execve with N arguments in all
+//!   exectrigger fail-storm T N MARKER       T threads each make N failing execve calls
+//!                                           at once (no fork: a failed exec returns)
 //!   exectrigger execveat MARKER             execveat(dirfd of /bin, "true", ...)
 //!   exectrigger fexecve MARKER              execveat(fd of /bin/true, "", AT_EMPTY_PATH)
 //!   exectrigger thread-exec MARKER          a non-leader thread execs /bin/true
@@ -147,6 +149,34 @@ fn main() {
             v.extend((2..n).map(|i| format!("a{i:03}")));
             let e = Command::new(&path).args(v).spawn().err();
             e.and_then(|e| e.raw_os_error()) == Some(libc::ENOENT)
+        }
+        "fail-storm" => {
+            let (threads, n) = (num(args.get(1)), num(args.get(2)));
+            let m = marker(3);
+            let path = cstr(format!("/nonexistent-lebpf/{m}").as_bytes());
+            let arg = cstr(m.as_bytes());
+            let failed = std::sync::atomic::AtomicUsize::new(0);
+            std::thread::scope(|sc| {
+                for _ in 0..threads {
+                    sc.spawn(|| {
+                        let argv = [path.as_ptr(), arg.as_ptr(), std::ptr::null()];
+                        let envp: [*const libc::c_char; 1] = [std::ptr::null()];
+                        for _ in 0..n {
+                            // SAFETY: valid NUL-terminated strings and NULL-ended arrays;
+                            // the path does not exist, so execve returns.
+                            let rc = unsafe {
+                                libc::execve(path.as_ptr(), argv.as_ptr(), envp.as_ptr())
+                            };
+                            if rc == -1 {
+                                failed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            }
+                        }
+                    });
+                }
+            });
+            let failed = failed.into_inner();
+            println!("execs={failed}");
+            failed == threads * n
         }
         "execveat" => {
             let m = marker(1);

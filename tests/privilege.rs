@@ -62,20 +62,22 @@ fn cap_bpf_alone_is_refused_with_one_line() {
 fn every_program_attaches_with_cap_bpf_and_cap_perfmon() {
     require_root();
     let _p = paranoid_at_most_2();
-    for (name, args) in [
-        ("hello-map", &[][..]),
-        ("hello-map", &["--all-syscalls"][..]),
-        ("hello-buffer", &[][..]),
-        ("hello-buffer", &["--perf-buffer"][..]),
-        ("hello-tail", &[][..]),
-        ("hello-func", &[][..]),
-        ("hello-buffer-config", &[][..]),
+    for (name, args, ready) in [
+        ("hello-map", &[][..], "attached to"),
+        ("hello-map", &["--all-syscalls"][..], "attached to"),
+        ("hello-buffer", &[][..], "attached to"),
+        ("hello-buffer", &["--perf-buffer"][..], "attached to"),
+        ("hello-tail", &[][..], "attached to"),
+        ("hello-func", &[][..], "attached to"),
+        ("hello-buffer-config", &[][..], "attached to"),
+        ("execsnoop", &[][..], "tracing exec()"),
+        ("execsnoop", &["-x", "--perf-buffer"][..], "tracing exec()"),
     ] {
         let mut cmd = Command::new(bin(name));
         cmd.args(args);
         with_caps(&mut cmd, 65534, &[CAP_BPF, CAP_PERFMON, CAP_DAC_OVERRIDE]);
         let mut p = Proc::spawn_cmd(&mut cmd);
-        p.wait_stderr("attached to", Duration::from_secs(10))
+        p.wait_stderr(ready, Duration::from_secs(10))
             .unwrap_or_else(|| panic!("{name} {args:?} did not attach: {:?}", p.stderr()));
         let st = p
             .signal_and_wait(libc::SIGTERM, Duration::from_secs(2))

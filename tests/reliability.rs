@@ -22,6 +22,9 @@ const BINARIES: &[(&str, &[&str], &str)] = &[
     ("hello-tail", &[], "attached to"),
     ("hello-func", &[], "attached to"),
     ("hello-buffer-config", &[], "attached to"),
+    ("execsnoop", &[], "tracing exec()"),
+    ("execsnoop", &["-x", "--json"], "tracing exec()"),
+    ("execsnoop", &["--perf-buffer"], "tracing exec()"),
 ];
 
 /// How long a program may take to notice its stdout closed: printers write on each
@@ -112,12 +115,13 @@ fn closed_stdout_ends_printers_with_exit_0() {
         // closed pipe.
         let (tx, rx) = std::sync::mpsc::channel();
         let stderr = child.stderr.take().unwrap();
+        let ready_line = ready.to_string();
         let reader = std::thread::spawn(move || {
             let mut all = String::new();
             for line in
                 std::io::BufRead::lines(std::io::BufReader::new(stderr)).map_while(Result::ok)
             {
-                if line.contains("attached to") {
+                if line.contains(&ready_line) {
                     let _ = tx.send(());
                 }
                 all.push_str(&line);

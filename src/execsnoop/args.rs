@@ -91,6 +91,10 @@ pub struct Args {
     #[arg(long = "inflight-entries", value_name = "N", default_value_t = 16384,
           value_parser = clap::value_parser!(u32).range(1..=1_048_576))]
     pub inflight_entries: u32,
+    /// Kernel BTF to relocate against instead of /sys/kernel/btf/vmlinux (for kernels
+    /// built without CONFIG_DEBUG_INFO_BTF: a BTF file made for that exact kernel).
+    #[arg(long = "btf", value_name = "FILE")]
+    pub btf: Option<PathBuf>,
     /// Show libbpf's debug messages on stderr.
     #[arg(short = 'v', long = "verbose")]
     pub verbose: bool,

@@ -62,6 +62,30 @@ fn open_cgroup(path: &Path) -> Result<File> {
     Ok(f)
 }
 
+const KERNEL_BTF: &str = "/sys/kernel/btf/vmlinux";
+
+/// The BTF CO-RE relocates against: `--btf FILE` (checked to exist: exit 2 if not), or
+/// the kernel's own, whose absence is one clear error instead of libbpf's relocation
+/// noise. None means libbpf's default (the kernel's).
+fn kernel_btf(custom: Option<&Path>) -> Result<Option<std::ffi::CString>> {
+    match custom {
+        Some(p) if !p.is_file() => Err(cli::usage_error(format!(
+            "--btf {}: no such file",
+            p.display()
+        ))),
+        Some(p) => {
+            let c = std::ffi::CString::new(p.as_os_str().as_encoded_bytes())
+                .map_err(|_| cli::usage_error("--btf: path contains a NUL byte"))?;
+            Ok(Some(c))
+        }
+        None if Path::new(KERNEL_BTF).exists() => Ok(None),
+        None => Err(anyhow!(
+            "this kernel has no BTF ({KERNEL_BTF} is missing): execsnoop needs a kernel built \
+             with CONFIG_DEBUG_INFO_BTF=y, or --btf FILE with BTF made for this kernel"
+        )),
+    }
+}
+
 /// Kernel-side counters, summed over CPUs.
 #[derive(Debug, Default, Clone, Copy)]
 struct KernelStats {
@@ -279,6 +303,8 @@ pub fn run(args: Args) -> Result<()> {
     let name = args.name.as_ref().map(|s| s.as_bytes().to_vec());
     let line_filter = args.line.as_ref().map(|s| s.as_bytes().to_vec());
 
+    let btf = kernel_btf(args.btf.as_deref())?;
+
     let mono_start_ns = clock_ns(libc::CLOCK_MONOTONIC);
     let realtime_offset_ns = clock_ns(libc::CLOCK_REALTIME) - mono_start_ns;
     cli::prepare(args.verbose)?;
@@ -286,9 +312,18 @@ pub fn run(args: Args) -> Result<()> {
 
     let use_perf = args.perf_buffer || !crate::events::ring_buffer_supported();
     let mut storage = MaybeUninit::uninit();
-    let mut open = ExecsnoopSkelBuilder::default()
-        .open(&mut storage)
-        .context("opening the BPF object")?;
+    let mut open = match &btf {
+        None => ExecsnoopSkelBuilder::default().open(&mut storage),
+        Some(path) => {
+            // SAFETY: bpf_object_open_opts is plain data; all-zero is its default.
+            let mut opts: libbpf_sys::bpf_object_open_opts = unsafe { std::mem::zeroed() };
+            opts.sz = std::mem::size_of::<libbpf_sys::bpf_object_open_opts>() as _;
+            // libbpf copies the path during open.
+            opts.btf_custom_path = path.as_ptr();
+            ExecsnoopSkelBuilder::default().open_opts(opts, &mut storage)
+        }
+    }
+    .context("opening the BPF object")?;
     {
         let ro = open
             .maps
@@ -328,14 +363,12 @@ pub fn run(args: Args) -> Result<()> {
     ] {
         p.set_autoload(args.fails);
     }
-    let skel = open.load().map_err(|e| {
-        // CO-RE needs the kernel's BTF: say so instead of libbpf's relocation errors.
-        let why = if Path::new("/sys/kernel/btf/vmlinux").exists() {
-            String::new()
-        } else {
-            " (this kernel has no BTF at /sys/kernel/btf/vmlinux: execsnoop needs a kernel built with CONFIG_DEBUG_INFO_BTF)".to_string()
-        };
-        anyhow!("loading the BPF programs{why}: {e}")
+    let skel = open.load().map_err(|e| match &args.btf {
+        Some(p) => anyhow!(
+            "loading the BPF programs with the BTF of {}: {e}",
+            p.display()
+        ),
+        None => anyhow!("loading the BPF programs: {e}"),
     })?;
     if let Some(cg) = &cgroup {
         let fd = cg.as_raw_fd() as u32;
