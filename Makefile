@@ -37,6 +37,7 @@ unit:
 test-host: deps
 	$(CARGO) build --bins --examples
 	$(SUDO) env "PATH=$$PATH" $(CARGO) test --all-targets -- --test-threads=1
+	$(SUDO) env "PATH=$$PATH" $(CARGO) test --test soak -- --ignored --nocapture
 
 vmtest: deps
 	@if [ -x vmtest/run.sh ]; then ./vmtest/run.sh $(KERNELS); else echo "vmtest: harness not present yet"; fi

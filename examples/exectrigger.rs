@@ -18,6 +18,8 @@
 //!   exectrigger many-args N MARKER          /bin/true MARKER a1 a2 ... (N args in all)
 //!   exectrigger big-arg BYTES MARKER        /bin/true MARKER xxxx...(BYTES)
 //!   exectrigger burst N MARKER              N sequential /bin/true MARKER execs
+//!   exectrigger storm SECONDS MARKER        2 workers exec /bin/true MARKER as fast as
+//!                                           they can for SECONDS
 //!   exectrigger as-uid UID MARKER           /bin/true MARKER as UID
 //!   exectrigger in-cgroup DIR MARKER        /bin/true MARKER inside cgroup v2 DIR
 
@@ -240,6 +242,29 @@ fn main() {
             }
             println!("execs={ok}");
             ok == n
+        }
+        "storm" => {
+            let secs = num(args.get(1)) as u64;
+            let m = marker(2);
+            let end = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+            let made = std::sync::atomic::AtomicUsize::new(0);
+            std::thread::scope(|sc| {
+                for _ in 0..2 {
+                    sc.spawn(|| {
+                        while std::time::Instant::now() < end {
+                            if Command::new("/bin/true")
+                                .arg(&m)
+                                .status()
+                                .is_ok_and(|s| s.success())
+                            {
+                                made.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            }
+                        }
+                    });
+                }
+            });
+            println!("execs={}", made.into_inner());
+            true
         }
         "as-uid" => {
             let uid: u32 = num(args.get(1)) as u32;
