@@ -1040,3 +1040,43 @@ fn inflight_entries_zero_is_a_usage_error() {
     assert_eq!(code, Some(2), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
 }
+
+/// 1 MB of argv (16 arguments of 64 KiB): one text line, valid JSON, and the counts of
+/// what was cut add up to exactly what the process was given.
+#[test]
+fn one_megabyte_of_argv_is_cut_and_counted_exactly() {
+    require_root();
+    let m = marker("mega");
+    let big: Vec<String> = (0..16)
+        .map(|i| char::from(b'a' + i as u8).to_string().repeat(65536))
+        .collect();
+    let (mut t, mut j) = start_both(&[]);
+    let mut targs: Vec<&str> = vec!["run", "/bin/true", &m];
+    targs.extend(big.iter().map(String::as_str));
+    trigger(&targs);
+    let line = text_line(&mut t, |l| l.starts_with("true ") && l.contains(&m));
+    assert!(
+        line.ends_with(" bytes]"),
+        "{}",
+        &line[line.len().saturating_sub(80)..]
+    );
+    let v = json_event(&mut j, |v| v["comm"] == "true" && has_arg(v, &m));
+    assert_eq!(v["argc"], 18);
+    assert_eq!(v["truncated"], true);
+    let shown: u64 = v["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap().len() as u64)
+        .sum();
+    let given = ("/bin/true".len() + m.len() + 16 * 65536) as u64;
+    let shown_args = v["args"].as_array().unwrap().len() as u64;
+    assert_eq!(
+        v["args_truncated"].as_u64().unwrap(),
+        18 - shown_args,
+        "{v}"
+    );
+    assert_eq!(v["bytes_truncated"].as_u64().unwrap(), given - shown, "{v}");
+    stop(t);
+    stop(j);
+}
