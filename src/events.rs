@@ -189,6 +189,17 @@ impl<'cb> EventPoller<'cb> {
         }
     }
 
+    /// Handles every sample already in the buffer without waiting (the last drain
+    /// before exit). Callback errors end it early and are dropped: the caller is
+    /// shutting down and has its own record of them.
+    pub fn drain(&self) {
+        let _ = match &self.inner {
+            Inner::Ring(rb) => rb.consume().map_err(|e| e.to_string()),
+            Inner::Perf(pb) => pb.consume().map_err(|e| e.to_string()),
+        };
+        self.error.borrow_mut().take();
+    }
+
     /// Polls every `interval` until `stop` is requested; `after_poll` runs after each
     /// poll (for periodic work such as reporting drops counted by the BPF side).
     pub fn run(

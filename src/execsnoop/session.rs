@@ -10,14 +10,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Context, Result};
 use libbpf_rs::skel::{OpenSkel, SkelBuilder};
-use libbpf_rs::{
-    Link, MapCore, MapFlags, PerfBufferBuilder, RingBufferBuilder, TracepointCategory,
-};
+use libbpf_rs::{Link, MapCore, MapFlags, TracepointCategory};
 
 use super::args::Args;
 use super::event::{ExecEvent, Limits};
 use super::format::{self, Columns, Times};
 use crate::cli;
+use crate::events::EventPoller;
 use crate::shutdown::Shutdown;
 use crate::skel::execsnoop::types::execsnoop_stat;
 use crate::skel::execsnoop::{ExecsnoopSkel, ExecsnoopSkelBuilder};
@@ -262,40 +261,6 @@ fn stdout_closed() -> bool {
     rc > 0 && pfd.revents & (libc::POLLERR | libc::POLLHUP) != 0
 }
 
-enum Transport<'a> {
-    Ring(libbpf_rs::RingBuffer<'a>),
-    Perf(libbpf_rs::PerfBuffer<'a>),
-}
-
-impl Transport<'_> {
-    fn poll(&self, timeout: Duration) -> Result<()> {
-        match self {
-            Transport::Ring(rb) => {
-                let rc = rb.poll_raw(timeout);
-                if rc < 0 && rc != -libc::EINTR {
-                    // A callback returning -1 (stdout closed) also lands here: the
-                    // caller checks the printer first.
-                    return Err(io::Error::from_raw_os_error(-rc))
-                        .context("polling the ring buffer");
-                }
-                Ok(())
-            }
-            Transport::Perf(pb) => match pb.poll(timeout) {
-                Ok(()) => Ok(()),
-                Err(e) if e.kind() == libbpf_rs::ErrorKind::Interrupted => Ok(()),
-                Err(e) => Err(anyhow!("polling the perf buffer: {e}")),
-            },
-        }
-    }
-
-    fn drain(&self) {
-        let _ = match self {
-            Transport::Ring(rb) => rb.consume().map_err(|e| e.to_string()),
-            Transport::Perf(pb) => pb.consume().map_err(|e| e.to_string()),
-        };
-    }
-}
-
 /// Runs execsnoop with parsed arguments until a signal, --duration or a closed stdout.
 pub fn run(args: Args) -> Result<()> {
     // Bad input first (exit 2), before the privilege check (exit 1).
@@ -468,28 +433,29 @@ pub fn run(args: Args) -> Result<()> {
     };
     let transport = if use_perf {
         let kib = args.buffer_kib.unwrap_or(256) as usize;
-        let pb = PerfBufferBuilder::new(&skel.maps.exec_perf)
-            .pages((kib * 1024 / 4096).max(1).next_power_of_two())
-            .sample_cb(|_cpu, data: &[u8]| {
+        EventPoller::perf_buffer(
+            &skel.maps.exec_perf,
+            (kib * 1024 / 4096).max(1).next_power_of_two(),
+            |data| {
                 // Per-CPU buffers are read one CPU after the other: keep the batch
                 // and print it in kernel time order (see release_perf_batch).
                 perf_batch.borrow_mut().push(data.to_vec());
-            })
-            .lost_cb(|_cpu, n| perf_lost.set(perf_lost.get() + n))
-            .build()
-            .context("setting up the perf buffer")?;
-        Transport::Perf(pb)
+                Ok(())
+            },
+            |n| {
+                perf_lost.set(perf_lost.get() + n);
+                Ok(())
+            },
+        )?
     } else {
-        let mut b = RingBufferBuilder::new();
-        b.add(&skel.maps.exec_ringbuf, |data: &[u8]| {
+        EventPoller::ring_buffer(&skel.maps.exec_ringbuf, |data| {
             if printer.borrow_mut().handle(data) {
-                0
+                Ok(())
             } else {
-                -1
+                // The printer keeps the write error; this only stops the poll.
+                Err(anyhow!("stdout closed"))
             }
-        })
-        .context("setting up the ring buffer")?;
-        Transport::Ring(b.build().context("setting up the ring buffer")?)
+        })?
     };
 
     let via = match (use_perf, args.perf_buffer) {
@@ -535,7 +501,7 @@ pub fn run(args: Args) -> Result<()> {
             })
         };
         let seen_before = printer.borrow().seen;
-        if let Err(e) = transport.poll(timeout) {
+        if let Err(e) = transport.poll_once(timeout) {
             if printer.borrow().error.is_some() {
                 break;
             }
