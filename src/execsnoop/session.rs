@@ -26,9 +26,11 @@ const PROG: &str = "execsnoop";
 /// --duration or a closed stdout.
 const POLL: Duration = Duration::from_millis(100);
 /// While events keep coming: the pause between polls that lets them gather, and the
-/// longest time a printed line may wait in the output buffer.
+/// longest time between two flushes of the output (a steady trickle, e.g. one exec
+/// every 2 ms, never goes idle; 100 ms here made the first line 100 ms late).
+/// The first batch after a quiet spell is flushed at once.
 const COALESCE: Duration = Duration::from_millis(2);
-const FLUSH_EVERY: Duration = Duration::from_millis(100);
+const FLUSH_EVERY: Duration = Duration::from_millis(10);
 /// How often the kernel counters are read to report drops as they happen.
 const STATS_EVERY: Duration = Duration::from_millis(500);
 const CGROUP2_SUPER_MAGIC: i64 = 0x6367_7270;
