@@ -1023,7 +1023,9 @@ fn full_inflight_map_is_reported_and_recovers() {
         seen + untracked + lost >= made,
         "saw {seen}, untracked {untracked}, lost {lost}, made {made}: {summary}"
     );
-    assert!(seen > 0, "{summary}");
+    // Some got through, unless other execs on the machine held the one entry the
+    // whole time (then all of ours were counted as untracked).
+    assert!(seen > 0 || untracked >= made, "{summary}");
 }
 
 fn lost_in(summary: &str) -> usize {
