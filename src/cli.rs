@@ -58,12 +58,12 @@ pub fn bump_memlock() {
 }
 
 /// Everything a BPF binary does before opening its skeleton: log routing, privilege
-/// check, memlock.
-pub fn prepare(verbose: bool) -> anyhow::Result<()> {
+/// check, memlock, and the SIGINT/SIGTERM handler whose flag its loops watch.
+pub fn prepare(verbose: bool) -> anyhow::Result<crate::shutdown::Shutdown> {
     init_libbpf_log(verbose);
     crate::privilege::check()?;
     bump_memlock();
-    Ok(())
+    crate::shutdown::Shutdown::install()
 }
 
 /// True when the error chain holds a closed-pipe write (`prog | head`): that is a normal

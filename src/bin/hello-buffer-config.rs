@@ -18,9 +18,9 @@ use libbpf_rs::{MapCore, MapFlags};
 
 use lebpf::attach::{attach_syscall_entry, select_autoload, AttachMode};
 use lebpf::book::hello_buffer_config::{format_event, parse_message, Event, LOST_LINE};
+use lebpf::cli;
 use lebpf::events::{decode, EventPoller};
 use lebpf::skel::hello_buffer_config::HelloBufferConfigSkelBuilder;
-use lebpf::{cli, shutdown::Shutdown};
 
 const PROG: &str = "hello-buffer-config";
 /// The book's perf_buffer__new(..., 8, ...).
@@ -70,8 +70,7 @@ fn run(args: Args) -> Result<()> {
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| cli::usage_error(e.to_string()))?;
 
-    cli::prepare(args.verbose)?;
-    let stop = Shutdown::install()?;
+    let stop = cli::prepare(args.verbose)?;
     let mut storage = MaybeUninit::uninit();
     let mut open = HelloBufferConfigSkelBuilder::default()
         .open(&mut storage)

@@ -15,11 +15,11 @@ use libbpf_rs::skel::{OpenSkel, SkelBuilder};
 
 use lebpf::attach::{attach_syscall_entry, select_autoload, AttachMode};
 use lebpf::book::hello_buffer::{format_event, lost_line, Event};
+use lebpf::cli;
 use lebpf::events::{
     choose_transport, decode, ring_buffer_supported, DropCounter, EventPoller, Transport,
 };
 use lebpf::skel::hello_buffer::HelloBufferSkelBuilder;
-use lebpf::{cli, shutdown::Shutdown};
 
 const PROG: &str = "hello-buffer";
 /// The book's library opens perf buffers with 8 pages per CPU.
@@ -56,8 +56,7 @@ fn main() -> ExitCode {
 }
 
 fn run(args: Args) -> Result<()> {
-    cli::prepare(args.verbose)?;
-    let stop = Shutdown::install()?;
+    let stop = cli::prepare(args.verbose)?;
     let (transport, fell_back) = choose_transport(args.perf_buffer, ring_buffer_supported());
     if fell_back {
         eprintln!("{PROG}: this kernel has no BPF ring buffer (5.8+); using a perf buffer");

@@ -15,10 +15,10 @@ use clap::Parser;
 use libbpf_rs::skel::{OpenSkel, SkelBuilder};
 
 use lebpf::book::hello_func::syscall_of;
+use lebpf::cli;
 use lebpf::inspect::{call_evidence, describe};
 use lebpf::skel::hello_func::HelloFuncSkelBuilder;
 use lebpf::tracepipe::TracePipe;
-use lebpf::{cli, shutdown::Shutdown};
 
 const PROG: &str = "hello-func";
 
@@ -52,8 +52,7 @@ fn main() -> ExitCode {
 }
 
 fn run(args: Args) -> Result<()> {
-    cli::prepare(args.verbose)?;
-    let stop = Shutdown::install()?;
+    let stop = cli::prepare(args.verbose)?;
     let mut storage = MaybeUninit::uninit();
     let mut open = HelloFuncSkelBuilder::default()
         .open(&mut storage)

@@ -15,8 +15,8 @@ use libbpf_rs::skel::{OpenSkel, SkelBuilder};
 
 use lebpf::attach::{attach_syscall_entry, select_autoload, AttachMode};
 use lebpf::book::hello_map::{format_counts, read_counts};
+use lebpf::cli;
 use lebpf::skel::hello_map::HelloMapSkelBuilder;
-use lebpf::{cli, shutdown::Shutdown};
 
 const PROG: &str = "hello-map";
 
@@ -49,8 +49,7 @@ fn main() -> ExitCode {
 }
 
 fn run(args: Args) -> Result<()> {
-    cli::prepare(args.verbose)?;
-    let stop = Shutdown::install()?;
+    let stop = cli::prepare(args.verbose)?;
     let mut storage = MaybeUninit::uninit();
     let mut open = HelloMapSkelBuilder::default()
         .open(&mut storage)

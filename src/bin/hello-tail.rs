@@ -18,10 +18,10 @@ use libbpf_rs::{MapCore, MapFlags};
 use lebpf::book::hello_tail::{
     is_own_line, plan, split_names, IgnoreChoice, Target, DEFAULT_IGNORE,
 };
+use lebpf::cli;
 use lebpf::skel::hello_tail::HelloTailSkelBuilder;
 use lebpf::syscalls::SyscallTable;
 use lebpf::tracepipe::TracePipe;
-use lebpf::{cli, shutdown::Shutdown};
 
 const PROG: &str = "hello-tail";
 
@@ -103,8 +103,7 @@ fn run(args: Args) -> Result<()> {
     let nr =
         |name: &str| -> Result<i32> { Ok(table.resolve(name).map_err(|e| anyhow!("{e}"))? as i32) };
 
-    cli::prepare(args.verbose)?;
-    let stop = Shutdown::install()?;
+    let stop = cli::prepare(args.verbose)?;
     let mut storage = MaybeUninit::uninit();
     let mut open = HelloTailSkelBuilder::default()
         .open(&mut storage)

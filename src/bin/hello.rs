@@ -12,9 +12,9 @@ use clap::Parser;
 use libbpf_rs::skel::{OpenSkel, SkelBuilder};
 
 use lebpf::attach::{attach_syscall_entry, select_autoload, AttachMode};
+use lebpf::cli;
 use lebpf::skel::hello::HelloSkelBuilder;
 use lebpf::tracepipe::{parse_line, TracePipe};
-use lebpf::{cli, shutdown::Shutdown};
 
 const PROG: &str = "hello";
 
@@ -47,8 +47,7 @@ fn main() -> ExitCode {
 }
 
 fn run(args: Args) -> Result<()> {
-    cli::prepare(args.verbose)?;
-    let stop = Shutdown::install()?;
+    let stop = cli::prepare(args.verbose)?;
     let mut storage = MaybeUninit::uninit();
     let mut open = HelloSkelBuilder::default()
         .open(&mut storage)

@@ -17,7 +17,6 @@ use super::event::{ExecEvent, Limits};
 use super::format::{self, Columns, Times};
 use crate::cli;
 use crate::events::EventPoller;
-use crate::shutdown::Shutdown;
 use crate::skel::execsnoop::types::execsnoop_stat;
 use crate::skel::execsnoop::{ExecsnoopSkel, ExecsnoopSkelBuilder};
 
@@ -274,8 +273,7 @@ pub fn run(args: Args) -> Result<()> {
 
     let mono_start_ns = clock_ns(libc::CLOCK_MONOTONIC);
     let realtime_offset_ns = clock_ns(libc::CLOCK_REALTIME) - mono_start_ns;
-    cli::prepare(args.verbose)?;
-    let stop = Shutdown::install()?;
+    let stop = cli::prepare(args.verbose)?;
 
     let use_perf = args.perf_buffer || !crate::events::ring_buffer_supported();
     let mut storage = MaybeUninit::uninit();
