@@ -7,8 +7,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use libbpf_rs::PrintLevel;
 
-use crate::privilege::MissingPrivilege;
-
 /// Exit code for a missing privilege or any runtime failure.
 pub const EXIT_FAILURE: u8 = 1;
 /// Exit code for bad command-line input (clap uses the same).
@@ -93,11 +91,6 @@ pub fn run(prog: &str, body: impl FnOnce() -> anyhow::Result<()>) -> ExitCode {
             ExitCode::from(code)
         }
     }
-}
-
-/// Convenience for `Result<_, MissingPrivilege>` in tests and callers.
-pub fn is_missing_privilege(err: &anyhow::Error) -> bool {
-    err.downcast_ref::<MissingPrivilege>().is_some()
 }
 
 #[cfg(test)]

@@ -572,11 +572,7 @@ fn burst(flag: Option<&str>) {
     let summary = stop(t);
     if seen != n {
         // Only acceptable when the tool said it lost events (and how many).
-        let lost: usize = summary
-            .split(", ")
-            .find_map(|p| p.strip_suffix(" lost"))
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(0);
+        let lost = lost_in(&summary);
         assert!(
             lost >= n - seen,
             "saw {seen} of {n} execs, summary: {summary}"

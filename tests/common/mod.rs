@@ -54,7 +54,7 @@ pub fn skip(reason: &str) {
 
 /// True when this kernel offers kprobes.
 pub fn kprobes_available() -> bool {
-    std::path::Path::new("/sys/bus/event_source/devices/kprobe").exists()
+    lebpf::attach::kprobes_available()
 }
 
 /// A spawned program whose stdout and stderr are read line by line in the background.
