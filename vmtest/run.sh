@@ -14,14 +14,21 @@
 #                            (default: VMTEST_TEST_TIMEOUT + 60)
 #   VMTEST_ONLY=<ERE>        run only the tests whose "<target>/<test>" matches
 #   VMTEST_LOOPS=1           run the (selected) tests this many times per boot/column
-#   VMTEST_ACCEL=tcg         qemu -accel value (tcg,thread=single: one host thread
-#                            for all vCPUs)
+#   VMTEST_ACCEL=tcg,thread=single   qemu -accel value. Single-threaded TCG (one host
+#                            thread runs all vCPUs in turn) instead of qemu's default
+#                            multi-threaded TCG (one host thread per vCPU), whose
+#                            emulation of the kernel's cross-CPU live code patching
+#                            (text_poke_bp) is suspected of the lockups/int3 oopses
+#                            seen on busy hosts: see vmtest/FINDINGS.md. Costs no wall
+#                            time here: the VMs run in parallel (VMTEST_JOBS), one host
+#                            core each. VMTEST_ACCEL=tcg brings MTTCG back.
 #   VMTEST_CPU=max           qemu -cpu value
 #   VMTEST_REFRESH=1         look for newer kernel packages (else the cached ones are used)
 #   VMTEST_KEEP_DEBUG=1      keep debug info in the binaries copied into the initramfs
-#   VMTEST_JOBS=1            VMs booted at once (3: all kernels in parallel; faster when
-#                            the tests mostly wait, but timing-sensitive tests see a
-#                            more loaded machine)
+#   VMTEST_JOBS=<n>          VMs booted at once (default: the host's cores, at most 3:
+#                            with single-threaded TCG each VM keeps one core busy; more
+#                            VMs than cores slows every guest and timing-sensitive
+#                            tests fail more often)
 #   VMTEST_MEM=2048 VMTEST_SMP=2
 #
 # Everything it downloads or builds lives in .cache/vmtest/. Exit status: 0 only if
@@ -37,7 +44,7 @@ res=$cache/results
 timeout_s=${VMTEST_TIMEOUT:-1500}
 test_timeout=${VMTEST_TEST_TIMEOUT:-120}
 stall_s=${VMTEST_STALL:-$((test_timeout + 60))}
-accel=${VMTEST_ACCEL:-tcg}
+accel=${VMTEST_ACCEL:-tcg,thread=single}
 only=${VMTEST_ONLY:-}
 loops=${VMTEST_LOOPS:-1}
 case $loops in '' | *[!0-9]* | 0) echo "vmtest: ERROR: VMTEST_LOOPS must be a positive number" >&2; exit 1 ;; esac
@@ -404,7 +411,8 @@ for c in "${columns[@]}"; do
 	kdirs[$c]=$("$here/fetch-kernel.sh" "$c" "$cache") ||
 		echo "could not get the kernel package (see above)" >"$res/$c.boot"
 done
-jobs_max=${VMTEST_JOBS:-1}
+cores=$(nproc 2>/dev/null || echo 1)
+jobs_max=${VMTEST_JOBS:-$((cores < 3 ? cores : 3))}
 running=0
 for c in "${columns[@]}"; do
 	[ "$c" = host ] && continue
