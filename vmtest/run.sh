@@ -325,12 +325,16 @@ run_vm() { # suite kernel-dir
 	local qpid=$!
 	# the monitor's answers (kept for the record); cat ends when qemu closes the fifo
 	cat "$mon.out" >"$mon.log" 2>/dev/null &
+	local cpid=$!
 	watchdog "$qpid" "$rec" "$mon" "$pidfile" "$stallf" &
 	local wpid=$!
 	progress "$label" "$rec" "$qpid"
 	wait "$qpid" || rc=$?
 	kill "$wpid" 2>/dev/null || true
 	wait "$wpid" 2>/dev/null || true
+	# (cat still waits for a writer when qemu never opened the fifo)
+	kill "$cpid" 2>/dev/null || true
+	wait "$cpid" 2>/dev/null || true
 	local wall=$((SECONDS - t0))
 	echo "uname=$ver" >"$res/$suite.meta"
 	touch "$rec" "$log"
