@@ -6,10 +6,11 @@ CARGO ?= cargo
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 APT_PACKAGES := clang llvm libelf-dev zlib1g-dev pkg-config make gcc bpftool \
-	busybox-static qemu-system-x86 kmod cpio zstd
+	busybox-static qemu-system-x86 kmod cpio zstd gzip binutils file \
+	debian-archive-keyring ca-certificates
 RUN_ARGS ?=
 
-.PHONY: deps build run test test-host unit vmlinux vmtest bench clippy fmt
+.PHONY: deps build run test lint test-host unit vmlinux vmtest bench clippy fmt
 
 deps:
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
@@ -19,6 +20,10 @@ deps:
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 	@command -v $(CARGO) >/dev/null || { echo "deps: cargo not found: install Rust (https://rustup.rs)"; exit 1; }
+	@for c in rustfmt clippy; do \
+		$(CARGO) $${c/rustfmt/fmt} --version >/dev/null 2>&1 || { \
+			echo "deps: adding the rustup component $$c"; rustup component add $$c; }; \
+	done
 
 build: deps
 	$(CARGO) build --release --bins
@@ -27,8 +32,13 @@ build: deps
 run: build
 	$(SUDO) ./target/release/execsnoop $(RUN_ARGS)
 
-# Everything: unit tests, privileged tests on this host, then the kernel matrix.
-test: deps test-host vmtest
+# Everything: format and lint, unit tests, privileged tests on this host, then the
+# kernel matrix.
+test: deps lint test-host vmtest
+
+lint: deps
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --all-targets -- -D warnings
 
 unit:
 	$(CARGO) test --lib --bins

@@ -52,6 +52,16 @@ pub fn attach_error(msg: String) -> anyhow::Error {
     }
 }
 
+/// Attaches `prog` to the tracepoint `category/name` (libbpf `attach_tracepoint`),
+/// mounting tracefs first when it is mounted nowhere (libbpf reads the tracepoint's id
+/// there; see [`crate::tracefs`]). Errors name the tracepoint and the cause.
+pub fn tracepoint(prog: &ProgramMut, category: TracepointCategory, name: &str) -> Result<Link> {
+    let what = format!("tracepoint {}/{name}", category.as_ref());
+    crate::tracefs::ensure().map_err(|e| anyhow!("attaching to {what}: {e:#}"))?;
+    prog.attach_tracepoint(category, name)
+        .map_err(|e| attach_error(format!("attaching to {what}: {e}")))
+}
+
 /// Before load: turns off autoload of the body the mode will not attach, so a forced
 /// mode never loads the other one. In `auto`, both load so the attach can fall back.
 pub fn select_autoload(
@@ -80,13 +90,11 @@ pub fn attach_syscall_entry(
     tracepoint: &ProgramMut,
 ) -> Result<(Link, AttachPoint)> {
     let tp = |why: Option<String>| -> Result<(Link, AttachPoint)> {
-        let link = tracepoint
-            .attach_tracepoint(TracepointCategory::Syscalls, format!("sys_enter_{syscall}"))
-            .map_err(|e| {
-                attach_error(format!(
-                    "attaching to tracepoint syscalls/sys_enter_{syscall}: {e}"
-                ))
-            })?;
+        let link = self::tracepoint(
+            tracepoint,
+            TracepointCategory::Syscalls,
+            &format!("sys_enter_{syscall}"),
+        )?;
         let point = AttachPoint::Tracepoint(syscall.to_string());
         match why {
             Some(why) => eprintln!("{prog}: {why}; attached to {point} instead"),

@@ -4,6 +4,7 @@
 
 pub mod attach;
 pub mod book;
+pub mod btf;
 pub mod cli;
 pub mod cstring;
 pub mod events;
@@ -12,6 +13,7 @@ pub mod inspect;
 pub mod privilege;
 pub mod shutdown;
 pub mod syscalls;
+pub mod tracefs;
 pub mod tracepipe;
 
 /// The generated skeletons, one module per `src/bpf/<name>.bpf.c` (see build.rs).

@@ -6,49 +6,15 @@
 //! EBUSY, which we turn into a one-line explanation. Programs therefore print only the lines whose message is one
 //! their own BPF code writes (see [`TraceLine::message`]), unless asked for all.
 
-use std::ffi::CString;
 use std::fs::File;
 use std::io::{self, Read};
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 
 use crate::shutdown::Shutdown;
-
-const TRACEFS: &str = "/sys/kernel/tracing";
-const DEBUGFS_TRACING: &str = "/sys/kernel/debug/tracing";
-
-/// Finds the tracefs directory holding `trace_pipe`, mounting tracefs at
-/// /sys/kernel/tracing when neither usual place has it.
-pub fn tracefs_dir() -> Result<PathBuf> {
-    for dir in [TRACEFS, DEBUGFS_TRACING] {
-        if Path::new(dir).join("trace_pipe").exists() {
-            return Ok(PathBuf::from(dir));
-        }
-    }
-    let target = CString::new(TRACEFS).expect("no NUL");
-    let fstype = CString::new("tracefs").expect("no NUL");
-    // SAFETY: all pointers are valid NUL-terminated strings; data may be NULL.
-    let rc = unsafe {
-        libc::mount(
-            fstype.as_ptr(),
-            target.as_ptr(),
-            fstype.as_ptr(),
-            0,
-            std::ptr::null(),
-        )
-    };
-    if rc != 0 {
-        let err = io::Error::last_os_error();
-        bail!("tracefs is not mounted and mounting it at {TRACEFS} failed: {err}");
-    }
-    if !Path::new(TRACEFS).join("trace_pipe").exists() {
-        bail!("mounted tracefs at {TRACEFS} but it has no trace_pipe");
-    }
-    Ok(PathBuf::from(TRACEFS))
-}
 
 /// One line of trace_pipe, split into its fields.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,9 +62,9 @@ pub struct TracePipe {
 }
 
 impl TracePipe {
-    /// Opens trace_pipe (mounting tracefs when needed).
+    /// Opens trace_pipe (mounting tracefs when needed, see [`crate::tracefs`]).
     pub fn open() -> Result<Self> {
-        let path = tracefs_dir()?.join("trace_pipe");
+        let path = crate::tracefs::ensure()?.join("trace_pipe");
         let file = std::fs::OpenOptions::new()
             .read(true)
             .custom_flags(libc::O_NONBLOCK)

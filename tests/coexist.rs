@@ -23,25 +23,37 @@ fn two_execsnoops_hello_map_and_hello_tail_together() {
     wait_attached(&map);
     wait_attached(&tail);
 
+    // The test's own exec: a marker in argv for the execsnoops, its pid for
+    // hello-tail, and a uid only the test uses for hello-map (exact count).
+    let uid = 60000 + std::process::id() % 5000;
     let m = format!("lebpfmk-coexist-{}", std::process::id());
-    assert!(run("/bin/true", &[&m]).success());
-    a.wait_line(WAIT, |l| l.starts_with("true ") && l.contains(&m))
-        .unwrap_or_else(|| panic!("execsnoop (text) missed it: {:?}", a.stderr()));
-    b.wait_line(WAIT, |l| l.contains(&m) && l.contains("\"comm\":\"true\""))
-        .unwrap_or_else(|| panic!("execsnoop (json) missed it: {:?}", b.stderr()));
-    tail.wait_line(WAIT, |l| {
-        l.ends_with("bpf_trace_printk: Executing a program")
+    let mut child = std::process::Command::new("/bin/true");
+    std::os::unix::process::CommandExt::uid(&mut child, uid);
+    let mut child = child.arg(&m).spawn().expect("spawn /bin/true");
+    let pid = child.id();
+    assert!(child.wait().unwrap().success());
+    let pid_s = pid.to_string();
+    a.wait_line(WAIT, |l| {
+        l.starts_with("true ") && l.split_whitespace().nth(1) == Some(&pid_s) && l.ends_with(&m)
     })
-    .unwrap_or_else(|| panic!("hello-tail printed no exec line: {:?}", tail.stderr()));
-    let line = map
-        .wait_line(Duration::from_secs(5), |l| l.contains("ID 0: "))
-        .unwrap_or_else(|| panic!("hello-map printed no uid 0 count: {:?}", map.stderr()));
-    let count: u64 = line
-        .split('\t')
-        .find_map(|e| e.strip_prefix("ID 0: "))
-        .and_then(|n| n.trim().parse().ok())
-        .expect("count");
-    assert!(count >= 1, "{line}");
+    .unwrap_or_else(|| panic!("execsnoop (text) missed it: {:?}", a.stderr()));
+    b.wait_line(WAIT, |l| {
+        l.contains(&format!("\"pid\":{pid},")) && l.contains(&m) && l.contains("\"comm\":\"true\"")
+    })
+    .unwrap_or_else(|| panic!("execsnoop (json) missed it: {:?}", b.stderr()));
+    tail.wait_line(WAIT, |l| {
+        lebpf::tracepipe::parse_line(l)
+            .is_some_and(|t| t.pid == pid && t.message == "Executing a program")
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "hello-tail printed no exec line for {pid}: {:?}",
+            tail.stderr()
+        )
+    });
+    let want = format!("ID {uid}: 1\t");
+    map.wait_line(Duration::from_secs(5), |l| l.contains(&want))
+        .unwrap_or_else(|| panic!("hello-map printed no {want:?}: {:?}", map.seen()));
 
     for p in [&mut a, &mut b, &mut map, &mut tail] {
         let st = p

@@ -546,16 +546,7 @@ fn line_filter_matches_arguments_not_the_name() {
 #[test]
 fn cgroup_filter_includes_descendants() {
     require_root();
-    // The cgroup v2 hierarchy: /sys/fs/cgroup on most systems, /sys/fs/cgroup/unified
-    // on hybrid ones (this host). Found in /proc/mounts.
-    let mounts = std::fs::read_to_string("/proc/mounts").unwrap_or_default();
-    let Some(root) = mounts.lines().find_map(|l| {
-        let f: Vec<&str> = l.split_whitespace().collect();
-        (f.len() > 2 && f[2] == "cgroup2").then(|| std::path::PathBuf::from(f[1]))
-    }) else {
-        skip("no cgroup v2 hierarchy mounted");
-        return;
-    };
+    let root = cgroup2_root();
     let dir = root.join(format!("lebpf-test-{}", std::process::id()));
     let sub = dir.join("sub");
     std::fs::create_dir_all(&sub).expect("create test cgroups");

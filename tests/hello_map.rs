@@ -8,49 +8,56 @@ use std::time::Duration;
 use common::*;
 use lebpf::book::hello_map::parse_counts;
 
-fn uid0(line: &str) -> u64 {
+/// A uid no other process on the machine runs as: its count is the test's alone.
+fn own_uid() -> u32 {
+    60000 + std::process::id() % 5000
+}
+
+fn count_of(line: &str, uid: u32) -> u64 {
     let counts = parse_counts(line).unwrap_or_else(|| panic!("bad line {line:?}"));
     counts
         .iter()
-        .find(|(uid, _)| *uid == 0)
+        .find(|(u, _)| *u == u64::from(uid))
         .map_or(0, |(_, c)| *c)
 }
 
-/// Reads a line, runs `trigger` (which makes `made` counted events as uid 0), then
-/// reads two more lines (the first may have been sampled during the trigger) and
-/// checks the uid 0 count rose by at least `made`.
-fn count_rises(args: &[&str], made: u64, trigger: impl Fn()) -> Proc {
+/// Starts hello-map with `args`, runs `trigger` (which makes events as [`own_uid`]),
+/// and returns the program and the own uid's count from the first line printed after
+/// the trigger ended (hello-map prints every 2 s).
+fn own_count(args: &[&str], trigger: impl Fn(u32)) -> (Proc, u64) {
+    let uid = own_uid();
     let mut p = Proc::spawn("hello-map", args);
     wait_attached(&p);
     let before = p
         .wait_line(Duration::from_secs(10), |_| true)
         .unwrap_or_else(|| panic!("no first line; stderr: {:?}", p.stderr()));
-    trigger();
-    let mut after = None;
-    for _ in 0..2 {
-        after = p.wait_line(Duration::from_secs(10), |_| true);
-        assert!(
-            after.is_some(),
-            "no line after trigger; stderr: {:?}",
-            p.stderr()
-        );
-    }
-    let after = after.unwrap();
-    assert!(
-        uid0(&after) >= uid0(&before) + made,
-        "uid 0 count did not rise by {made}: before {before:?}, after {after:?}"
+    assert_eq!(
+        count_of(&before, uid),
+        0,
+        "uid {uid} counted before the test: {before:?}"
     );
-    p
+    trigger(uid);
+    // The line being built during the trigger may miss the end of it: take the next.
+    p.wait_line(Duration::from_secs(10), |_| true)
+        .unwrap_or_else(|| panic!("no line after the trigger; stderr: {:?}", p.stderr()));
+    let after = p
+        .wait_line(Duration::from_secs(10), |_| true)
+        .unwrap_or_else(|| panic!("no second line after the trigger; stderr: {:?}", p.stderr()));
+    assert!(after.ends_with('\t'), "{after:?}");
+    (p, count_of(&after, uid))
+}
+
+fn execs_as(uid: u32, n: usize) {
+    for _ in 0..n {
+        exec_true(Some(uid));
+    }
 }
 
 #[test]
 fn hello_map_counts_execs_per_uid() {
     require_root();
-    let mut p = count_rises(&["--attach", "tracepoint"], 5, || {
-        for _ in 0..5 {
-            exec_true(None);
-        }
-    });
+    let (mut p, n) = own_count(&["--attach", "tracepoint"], |uid| execs_as(uid, 5));
+    assert_eq!(n, 5, "the test's uid made exactly 5 execs");
     assert!(
         p.stderr()
             .iter()
@@ -62,19 +69,10 @@ fn hello_map_counts_execs_per_uid() {
 }
 
 #[test]
-fn hello_map_counts_execs_of_another_uid() {
+fn hello_map_default_attach_counts_execs_per_uid() {
     require_root();
-    let mut p = Proc::spawn("hello-map", &[]);
-    wait_attached(&p);
-    for _ in 0..3 {
-        exec_true(Some(65534));
-    }
-    let line = p
-        .wait_line(Duration::from_secs(10), |l| {
-            parse_counts(l).is_some_and(|c| c.iter().any(|&(uid, n)| uid == 65534 && n >= 3))
-        })
-        .unwrap_or_else(|| panic!("no uid 65534 count; seen: {:?}", p.seen()));
-    assert!(line.ends_with('\t'), "{line:?}");
+    let (mut p, n) = own_count(&[], |uid| execs_as(uid, 3));
+    assert_eq!(n, 3, "the test's uid made exactly 3 execs");
     stop_cleanly(&mut p);
 }
 
@@ -85,23 +83,34 @@ fn hello_map_kprobe_counts_execs() {
         skip("kernel has no kprobes (CONFIG_KPROBES off)");
         return;
     }
-    let mut p = count_rises(&["--attach", "kprobe"], 5, || {
-        for _ in 0..5 {
-            exec_true(None);
-        }
-    });
+    let (mut p, n) = own_count(&["--attach", "kprobe"], |uid| execs_as(uid, 5));
+    assert_eq!(n, 5, "the test's uid made exactly 5 execs");
     stop_cleanly(&mut p);
 }
 
+/// --all-syscalls counts every syscall: a thread of the test switches its own
+/// credentials to the test's uid (the raw setresuid syscall changes only the calling
+/// thread) and makes 500 getppid calls, plus the few its exit takes.
 #[test]
 fn hello_map_all_syscalls_counts_every_syscall() {
     require_root();
-    let mut p = count_rises(&["--all-syscalls"], 500, || {
-        for _ in 0..500 {
-            // SAFETY: getppid cannot fail.
-            unsafe { libc::getppid() };
-        }
+    let (mut p, n) = own_count(&["--all-syscalls"], |uid| {
+        std::thread::spawn(move || {
+            // SAFETY: raw syscalls; this thread never returns to root and just exits.
+            unsafe {
+                assert_eq!(libc::syscall(libc::SYS_setresuid, uid, uid, uid), 0);
+                for _ in 0..500 {
+                    libc::syscall(libc::SYS_getppid);
+                }
+            }
+        })
+        .join()
+        .unwrap();
     });
+    assert!(
+        (500..=520).contains(&n),
+        "the test's uid made 500 getppid calls and a few to exit, counted {n}"
+    );
     assert!(p
         .stderr()
         .iter()

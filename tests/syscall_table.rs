@@ -24,13 +24,10 @@ fn table_covers_every_syscall_tracepoint_of_this_kernel() {
         skip("no syscall table for this architecture");
         return;
     };
-    let dir = match lebpf::tracepipe::tracefs_dir() {
-        Ok(d) => d.join("events/syscalls"),
-        Err(e) => {
-            skip(&format!("no tracefs: {e:#}"));
-            return;
-        }
-    };
+    // As root, tracefs is mounted when missing: failing to is a failure, not a skip.
+    let dir = lebpf::tracefs::ensure()
+        .expect("tracefs")
+        .join("events/syscalls");
     let Ok(entries) = std::fs::read_dir(&dir) else {
         skip("kernel has no syscall tracepoints (CONFIG_FTRACE_SYSCALLS off)");
         return;

@@ -71,6 +71,8 @@ fn run(args: Args) -> Result<()> {
         .map_err(|e| cli::usage_error(e.to_string()))?;
 
     let stop = cli::prepare(args.verbose)?;
+    // CO-RE (chapter 5) relocates against the kernel's BTF: say so if it is missing.
+    lebpf::btf::check_kernel("hello-buffer-config", "")?;
     let mut storage = MaybeUninit::uninit();
     let mut open = HelloBufferConfigSkelBuilder::default()
         .open(&mut storage)

@@ -62,8 +62,6 @@ fn open_cgroup(path: &Path) -> Result<File> {
     Ok(f)
 }
 
-const KERNEL_BTF: &str = "/sys/kernel/btf/vmlinux";
-
 /// The BTF CO-RE relocates against: `--btf FILE` (checked to exist: exit 2 if not), or
 /// the kernel's own, whose absence is one clear error instead of libbpf's relocation
 /// noise. None means libbpf's default (the kernel's).
@@ -78,11 +76,10 @@ fn kernel_btf(custom: Option<&Path>) -> Result<Option<std::ffi::CString>> {
                 .map_err(|_| cli::usage_error("--btf: path contains a NUL byte"))?;
             Ok(Some(c))
         }
-        None if Path::new(KERNEL_BTF).exists() => Ok(None),
-        None => Err(anyhow!(
-            "this kernel has no BTF ({KERNEL_BTF} is missing): execsnoop needs a kernel built \
-             with CONFIG_DEBUG_INFO_BTF=y, or --btf FILE with BTF made for this kernel"
-        )),
+        None => {
+            crate::btf::check_kernel("execsnoop", ", or --btf FILE with BTF made for this kernel")?;
+            Ok(None)
+        }
     }
 }
 
@@ -346,11 +343,7 @@ pub fn run(args: Args) -> Result<()> {
     let mut links: Vec<Link> = Vec::new();
     // Syscall tracepoints first: a failure seen at exit needs its entry.
     if args.fails {
-        let tp = |p: &libbpf_rs::ProgramMut, cat: TracepointCategory, name: &str| {
-            p.attach_tracepoint(cat, name).map_err(|e| {
-                crate::attach::attach_error(format!("attaching to tracepoint {name}: {e}"))
-            })
-        };
+        let tp = crate::attach::tracepoint;
         let pr = &skel.progs;
         links.push(tp(
             &pr.execsnoop_enter_execve,

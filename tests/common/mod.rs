@@ -31,13 +31,67 @@ pub fn bin(name: &str) -> PathBuf {
     p
 }
 
-/// Fails the test unless running as root.
+/// Fails the test unless running as root, then moves the test's thread into a mount
+/// namespace of its own that looks like a freshly booted machine (see
+/// [`enter_fresh_mount_namespace`]): every program the test starts begins there, and
+/// whatever they (or the test) mount goes away with the test, so no test depends on
+/// what an earlier run, or the machine's own setup, left mounted.
 pub fn require_root() {
     // SAFETY: geteuid cannot fail.
     let euid = unsafe { libc::geteuid() };
     assert_eq!(
         euid, 0,
         "privileged test: must run as root (make test as root / sudo)"
+    );
+    enter_fresh_mount_namespace();
+}
+
+/// The mounts a freshly booted machine does not have and our programs need: tracefs
+/// (where libbpf reads tracepoint ids, and trace_pipe) and debugfs (whose `tracing`
+/// directory is tracefs again).
+pub const NOT_ON_A_FRESH_BOOT: [&str; 3] = [
+    "/sys/kernel/debug/tracing",
+    "/sys/kernel/debug",
+    "/sys/kernel/tracing",
+];
+
+/// Gives the calling thread (and the processes it starts from now on) a private copy
+/// of the mount table, with tracefs and debugfs unmounted in it: the state of a fresh
+/// boot, whatever the machine has mounted. The machine's own mounts are untouched.
+/// Called again, it starts over from a new copy (programs started earlier keep theirs).
+pub fn enter_fresh_mount_namespace() {
+    // SAFETY: plain syscalls on valid NUL-terminated strings. unshare(CLONE_NEWNS)
+    // affects only the calling thread (CLONE_FS is implied and allowed in a
+    // multi-threaded process).
+    unsafe {
+        assert_eq!(
+            libc::unshare(libc::CLONE_NEWNS),
+            0,
+            "unshare(CLONE_NEWNS): {}",
+            std::io::Error::last_os_error()
+        );
+        assert_eq!(
+            libc::mount(
+                std::ptr::null(),
+                c"/".as_ptr(),
+                std::ptr::null(),
+                libc::MS_REC | libc::MS_PRIVATE,
+                std::ptr::null()
+            ),
+            0,
+            "making / private: {}",
+            std::io::Error::last_os_error()
+        );
+    }
+    for dir in NOT_ON_A_FRESH_BOOT {
+        let c = std::ffi::CString::new(dir).unwrap();
+        // Stacked mounts come off one at a time; EINVAL: nothing (more) mounted there.
+        // SAFETY: valid path.
+        while unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH) } == 0 {}
+    }
+    assert!(
+        lebpf::tracefs::find().is_none(),
+        "tracefs still mounted after unmounting it in a private namespace"
     );
 }
 
@@ -359,4 +413,105 @@ pub fn example_bin(name: &str) -> PathBuf {
         p.display()
     );
     p
+}
+
+/// A uid no other process on the machine runs as: counts for it are the test's alone.
+pub fn own_uid() -> u32 {
+    60000 + std::process::id() % 5000
+}
+
+/// How a program's output shows the test's own exec: the pid that called exec (and,
+/// for hello-map, a uid only the test uses, with its exact count).
+#[derive(Clone, Copy)]
+pub enum Own {
+    /// hello, hello-tail, hello-func: a trace_pipe line from the child's pid.
+    TraceLineFrom,
+    /// hello-buffer, hello-buffer-config: first column is the child's pid.
+    FirstColumn,
+    /// execsnoop: second column (PID) is the child's pid.
+    SecondColumn,
+    /// hello-map: `ID <uid>: <n>` with n exactly the execs made as that uid.
+    UidExecs,
+    /// hello-map --all-syscalls: n at least the execs made (each makes many syscalls).
+    UidSyscalls,
+}
+
+/// The `ID <uid>: <n>` count of a hello-map line.
+pub fn count_of(line: &str, uid: u32) -> Option<u64> {
+    line.split('\t')
+        .find_map(|e| e.strip_prefix(&format!("ID {uid}: ")))
+        .and_then(|n| n.trim().parse().ok())
+}
+
+/// Makes execs (as [`own_uid`] for the hello-map kinds) until `p` shows one of them
+/// the way `own` says; panics naming `what` if none shows within ten tries.
+pub fn wait_own_event(p: &mut Proc, own: Own, what: &str) {
+    let uid = own_uid();
+    for made in 1..=10u64 {
+        let as_uid = matches!(own, Own::UidExecs | Own::UidSyscalls).then_some(uid);
+        let pid = exec_true(as_uid).to_string();
+        let ok = |l: &str| match own {
+            Own::TraceLineFrom => {
+                lebpf::tracepipe::parse_line(l).is_some_and(|t| t.pid.to_string() == pid)
+            }
+            Own::FirstColumn => l.split_whitespace().next() == Some(&pid),
+            Own::SecondColumn => l.split_whitespace().nth(1) == Some(&pid),
+            Own::UidExecs | Own::UidSyscalls => {
+                let n = count_of(l, uid);
+                if matches!(own, Own::UidExecs) {
+                    assert!(
+                        n <= Some(made),
+                        "{what}: more execs than made ({made}): {l}"
+                    );
+                    n == Some(made)
+                } else {
+                    n >= Some(made)
+                }
+            }
+        };
+        // hello-map prints every 2 s.
+        if p.wait_line(Duration::from_secs(3), ok).is_some() {
+            return;
+        }
+    }
+    panic!(
+        "{what}: no event for the test's own exec; stderr {:?}; last lines {:?}",
+        p.stderr(),
+        p.seen().iter().rev().take(5).collect::<Vec<_>>()
+    );
+}
+
+/// A cgroup v2 hierarchy to make test cgroups in: the machine's (found in
+/// /proc/self/mounts: /sys/fs/cgroup, or /sys/fs/cgroup/unified on hybrid systems), or
+/// when none is mounted (a fresh boot without systemd, the kernel-matrix guests) one
+/// the test mounts itself in its private mount namespace (see [`require_root`]).
+pub fn cgroup2_root() -> PathBuf {
+    let mounts = std::fs::read_to_string("/proc/self/mounts").expect("read /proc/self/mounts");
+    if let Some(root) = mounts.lines().find_map(|l| {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        (f.len() > 2 && f[2] == "cgroup2").then(|| PathBuf::from(f[1]))
+    }) {
+        return root;
+    }
+    let dir = std::env::temp_dir().join(format!("lebpf-cgroup2-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("create cgroup2 mount point");
+    let target = std::ffi::CString::new(dir.to_str().unwrap()).unwrap();
+    // SAFETY: valid NUL-terminated strings.
+    let rc = unsafe {
+        libc::mount(
+            c"cgroup2".as_ptr(),
+            target.as_ptr(),
+            c"cgroup2".as_ptr(),
+            0,
+            std::ptr::null(),
+        )
+    };
+    assert_eq!(
+        rc,
+        0,
+        "no cgroup v2 mounted and mounting one at {} failed: {}",
+        dir.display(),
+        std::io::Error::last_os_error()
+    );
+    dir
 }
