@@ -121,51 +121,18 @@ fn summary_count(summary: &str, suffix: &str) -> Option<usize> {
 /// A cgroup v2 directory of one test. Execs made with `exectrigger --cgroup DIR` are in
 /// it, and `execsnoop -c DIR` filters in the kernel on it: every event, loss and
 /// untracked failure such an execsnoop counts is the test's own, so its summary can
-/// be compared with what the test made, exactly. Uses the mounted cgroup2 hierarchy
-/// (/sys/fs/cgroup, or /sys/fs/cgroup/unified on hybrid hosts); mounts one in a
-/// temporary directory when there is none (a bare VM).
+/// be compared with what the test made, exactly. Made in [`cgroup2_root`] (mounted by
+/// the test when the machine has no cgroup2 hierarchy).
 struct TestCgroup {
     dir: std::path::PathBuf,
-    mounted: Option<std::path::PathBuf>,
 }
 
 impl TestCgroup {
     fn new(tag: &str) -> TestCgroup {
-        let mounts = std::fs::read_to_string("/proc/mounts").unwrap_or_default();
-        let found = mounts.lines().find_map(|l| {
-            let f: Vec<&str> = l.split_whitespace().collect();
-            (f.len() > 2 && f[2] == "cgroup2").then(|| std::path::PathBuf::from(f[1]))
-        });
-        let (root, mounted) = match found {
-            Some(r) => (r, None),
-            None => {
-                let r = std::env::temp_dir().join(format!("lebpf-cg2-{}", std::process::id()));
-                std::fs::create_dir_all(&r).expect("create cgroup2 mount point");
-                let c = |s: &str| std::ffi::CString::new(s).unwrap();
-                let target = c(r.to_str().unwrap());
-                // SAFETY: valid NUL-terminated strings; no mount data.
-                let rc = unsafe {
-                    libc::mount(
-                        c("cgroup2").as_ptr(),
-                        target.as_ptr(),
-                        c("cgroup2").as_ptr(),
-                        0,
-                        std::ptr::null(),
-                    )
-                };
-                assert_eq!(
-                    rc,
-                    0,
-                    "no cgroup2 mounted and mounting one failed: {}",
-                    std::io::Error::last_os_error()
-                );
-                (r.clone(), Some(r))
-            }
-        };
-        let dir = root.join(format!("lebpf-{tag}-{}", std::process::id()));
+        let dir = cgroup2_root().join(format!("lebpf-{tag}-{}", std::process::id()));
         std::fs::create_dir_all(&dir)
             .unwrap_or_else(|e| panic!("create cgroup {}: {e}", dir.display()));
-        TestCgroup { dir, mounted }
+        TestCgroup { dir }
     }
 
     fn path(&self) -> &str {
@@ -181,12 +148,6 @@ impl Drop for TestCgroup {
                 break;
             }
             std::thread::sleep(Duration::from_millis(20));
-        }
-        if let Some(m) = &self.mounted {
-            let c = std::ffi::CString::new(m.to_str().unwrap()).unwrap();
-            // SAFETY: valid path; we mounted it.
-            unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH) };
-            let _ = std::fs::remove_dir(m);
         }
     }
 }
