@@ -3,7 +3,6 @@
 //! routing, and output helpers. Each binary in `src/bin/` stays a thin `main`.
 
 pub mod attach;
-pub mod book;
 pub mod btf;
 pub mod cli;
 pub mod cstring;

@@ -6,11 +6,19 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use lebpf::book::hello_map::parse_counts;
 
-/// A uid no other process on the machine runs as: its count is the test's alone.
-fn own_uid() -> u32 {
-    60000 + std::process::id() % 5000
+/// The book's line, `ID {uid}: {count}` and a TAB per entry, read back.
+fn parse_counts(line: &str) -> Option<Vec<(u64, u64)>> {
+    if line.is_empty() {
+        return Some(Vec::new());
+    }
+    let body = line.strip_suffix('\t')?;
+    body.split('\t')
+        .map(|item| {
+            let (uid, count) = item.strip_prefix("ID ")?.split_once(": ")?;
+            Some((uid.parse().ok()?, count.parse().ok()?))
+        })
+        .collect()
 }
 
 fn count_of(line: &str, uid: u32) -> u64 {
