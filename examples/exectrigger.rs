@@ -22,6 +22,24 @@
 //!                                           they can for SECONDS
 //!   exectrigger as-uid UID MARKER           /bin/true MARKER as UID
 //!   exectrigger in-cgroup DIR MARKER        /bin/true MARKER inside cgroup v2 DIR
+//!   exectrigger spawn-many P N MARKER [PAD] P threads at once, each N execs of
+//!                                           /bin/true MARKER-<thread>-<i> [x * PAD]
+//!   exectrigger inflight-full N MARKER      holds one failing execve in flight (its
+//!                                           filename page is a userfaultfd page not yet
+//!                                           filled), makes N more failing execs
+//!                                           (MARKER-full-<i>) meanwhile, releases it
+//!                                           (MARKER-held), then fails once more
+//!                                           (MARKER-after); MARKER-before comes first
+//!   exectrigger hold-exec MARKER            a thread blocks inside execve (as above),
+//!                                           "held" is printed, then waits to be killed
+//!   exectrigger soak SECONDS MARKER         for SECONDS at once: 2 workers exec
+//!                                           /bin/true MARKER-ok-<w>-<i>, one thread fails
+//!                                           execve MARKER-fail-<i>, one runs thread-exec
+//!                                           MARKER-thr-<i>, one kills hold-exec
+//!                                           MARKER-kill-<i> mid-exec; prints the counts
+//!
+//! `exectrigger --cgroup DIR SUB ...` first moves itself into cgroup v2 DIR (so its
+//! children, not its own exec, are in there).
 
 use std::ffi::{CString, OsString};
 use std::io::Write;
@@ -110,7 +128,16 @@ fn num(s: Option<&String>) -> usize {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("--cgroup") {
+        let dir = args.get(1).cloned().unwrap_or_else(|| usage());
+        let procs = format!("{dir}/cgroup.procs");
+        if let Err(e) = std::fs::write(&procs, std::process::id().to_string()) {
+            eprintln!("exectrigger: moving into {procs}: {e}");
+            exit(1);
+        }
+        args.drain(..2);
+    }
     let sub = args.first().map(String::as_str).unwrap_or_else(|| usage());
     let marker = |i: usize| args.get(i).cloned().unwrap_or_else(|| usage());
     let ok = match sub {
@@ -290,7 +317,327 @@ fn main() {
             }
             run_cmd(&mut cmd)
         }
+        "spawn-many" => {
+            let (threads, n) = (num(args.get(1)), num(args.get(2)));
+            let m = marker(3);
+            let pad = args.get(4).map(|_| "x".repeat(num(args.get(4))));
+            let made = std::sync::atomic::AtomicUsize::new(0);
+            std::thread::scope(|sc| {
+                for t in 0..threads {
+                    let (m, pad, made) = (&m, &pad, &made);
+                    sc.spawn(move || {
+                        for i in 0..n {
+                            let mut cmd = Command::new("/bin/true");
+                            cmd.arg(format!("{m}-{t}-{i}"));
+                            if let Some(p) = pad {
+                                cmd.arg(p);
+                            }
+                            if cmd.status().is_ok_and(|s| s.success()) {
+                                made.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            }
+                        }
+                    });
+                }
+            });
+            let made = made.into_inner();
+            println!("execs={made}");
+            made == threads * n
+        }
+        "inflight-full" => {
+            let n = num(args.get(1));
+            let m = marker(2);
+            inflight_full(n, &m)
+        }
+        "hold-exec" => {
+            let m = marker(1);
+            let held = HeldExec::start(&m);
+            println!("held tid={}", held.tid);
+            let _ = std::io::stdout().flush();
+            loop {
+                // SAFETY: pause(2) has no arguments; we wait for SIGKILL.
+                unsafe { libc::pause() };
+            }
+        }
+        "soak" => {
+            let secs = num(args.get(1)) as u64;
+            let m = marker(2);
+            soak(secs, &m)
+        }
         _ => usage(),
     };
     exit(if ok { 0 } else { 1 });
+}
+
+/// Fails an execve of /nonexistent-lebpf/NAME (argv [path, NAME]) from this thread;
+/// returns its errno.
+fn fail_exec(name: &str) -> i32 {
+    let path = cstr(format!("/nonexistent-lebpf/{name}").as_bytes());
+    let arg = cstr(name.as_bytes());
+    let argv = [path.as_ptr(), arg.as_ptr(), std::ptr::null()];
+    let envp: [*const libc::c_char; 1] = [std::ptr::null()];
+    // SAFETY: valid NUL-terminated strings and NULL-ended arrays; the path does not
+    // exist, so execve returns.
+    unsafe { libc::execve(path.as_ptr(), argv.as_ptr(), envp.as_ptr()) };
+    std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
+}
+
+// userfaultfd ABI (include/uapi/linux/userfaultfd.h); ioctl numbers are _IOWR(0xAA, n,
+// struct) and the same on x86_64 and arm64.
+const UFFD_API: u64 = 0xAA;
+const UFFDIO_API: libc::c_ulong = 0xc018_aa3f;
+const UFFDIO_REGISTER: libc::c_ulong = 0xc020_aa00;
+const UFFDIO_COPY: libc::c_ulong = 0xc028_aa03;
+const UFFDIO_REGISTER_MODE_MISSING: u64 = 1;
+const PAGE: usize = 4096;
+
+#[repr(C)]
+struct UffdioApi {
+    api: u64,
+    features: u64,
+    ioctls: u64,
+}
+
+#[repr(C)]
+struct UffdioRegister {
+    start: u64,
+    len: u64,
+    mode: u64,
+    ioctls: u64,
+}
+
+#[repr(C)]
+struct UffdioCopy {
+    dst: u64,
+    src: u64,
+    len: u64,
+    mode: u64,
+    copy: i64,
+}
+
+fn die(what: &str) -> ! {
+    eprintln!("exectrigger: {what}: {}", std::io::Error::last_os_error());
+    exit(1)
+}
+
+/// A failing execve held inside the kernel: its filename lives in a page registered
+/// with userfaultfd and not filled yet, so the kernel's copy of the filename (right
+/// after the sys_enter tracepoint) waits until [`HeldExec::release`] fills it.
+struct HeldExec {
+    uffd: i32,
+    page: *mut libc::c_void,
+    name: String,
+    tid: i64,
+    thread: std::thread::JoinHandle<i32>,
+}
+
+impl HeldExec {
+    /// Starts the exec in a new thread and returns once that thread is blocked.
+    fn start(name: &str) -> HeldExec {
+        // SAFETY: plain syscalls on values we own; results are checked.
+        let uffd = unsafe { libc::syscall(libc::SYS_userfaultfd, libc::O_CLOEXEC) } as i32;
+        if uffd < 0 {
+            die("userfaultfd (needed to hold an exec in flight)");
+        }
+        let mut api = UffdioApi {
+            api: UFFD_API,
+            features: 0,
+            ioctls: 0,
+        };
+        // SAFETY: valid fd and pointer to a properly laid out struct.
+        if unsafe { libc::ioctl(uffd, UFFDIO_API, &mut api) } != 0 {
+            die("UFFDIO_API");
+        }
+        // SAFETY: anonymous private mapping of one page.
+        let page = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                PAGE,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if page == libc::MAP_FAILED {
+            die("mmap");
+        }
+        let mut reg = UffdioRegister {
+            start: page as u64,
+            len: PAGE as u64,
+            mode: UFFDIO_REGISTER_MODE_MISSING,
+            ioctls: 0,
+        };
+        // SAFETY: valid fd and struct; the range is our fresh mapping.
+        if unsafe { libc::ioctl(uffd, UFFDIO_REGISTER, &mut reg) } != 0 {
+            die("UFFDIO_REGISTER");
+        }
+        let addr = page as usize;
+        let arg = name.to_string();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let thread = std::thread::spawn(move || {
+            let _ = tx.send(tid());
+            let arg = cstr(arg.as_bytes());
+            let path = addr as *const libc::c_char;
+            let argv = [path, arg.as_ptr(), std::ptr::null()];
+            let envp: [*const libc::c_char; 1] = [std::ptr::null()];
+            // SAFETY: the path page becomes a NUL-terminated string once released;
+            // until then the kernel waits on the userfaultfd.
+            unsafe { libc::execve(path, argv.as_ptr(), envp.as_ptr()) };
+            std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
+        });
+        let tid = rx.recv().unwrap_or(0);
+        // Blocks until the exec thread faults on the page: it is then inside execve.
+        let mut msg = [0u8; 32];
+        // SAFETY: reading one uffd_msg (32 bytes) into a local buffer.
+        let n = unsafe { libc::read(uffd, msg.as_mut_ptr().cast(), msg.len()) };
+        if n != 32 {
+            die("reading the userfaultfd");
+        }
+        HeldExec {
+            uffd,
+            page,
+            name: name.to_string(),
+            tid,
+            thread,
+        }
+    }
+
+    /// Fills the page with the (missing) path; the exec then fails. Returns its errno.
+    fn release(self) -> i32 {
+        let mut src = vec![0u8; PAGE];
+        let path = format!("/nonexistent-lebpf/{}", self.name);
+        src[..path.len()].copy_from_slice(path.as_bytes());
+        let mut copy = UffdioCopy {
+            dst: self.page as u64,
+            src: src.as_ptr() as u64,
+            len: PAGE as u64,
+            mode: 0,
+            copy: 0,
+        };
+        // SAFETY: valid fd and struct; src outlives the call.
+        if unsafe { libc::ioctl(self.uffd, UFFDIO_COPY, &mut copy) } != 0 {
+            die("UFFDIO_COPY");
+        }
+        let errno = self.thread.join().unwrap_or(0);
+        // SAFETY: our mapping and fd, no longer used.
+        unsafe {
+            libc::munmap(self.page, PAGE);
+            libc::close(self.uffd);
+        }
+        errno
+    }
+}
+
+/// The full-in-flight-map scenario (run with `execsnoop -x --inflight-entries 1`): one
+/// exec before, one held in flight (fills the map), N while it is held (cannot be
+/// tracked), the held one released, one after.
+fn inflight_full(n: usize, m: &str) -> bool {
+    let before = fail_exec(&format!("{m}-before"));
+    let held = HeldExec::start(&format!("{m}-held"));
+    let mut full = 0;
+    for i in 0..n {
+        if fail_exec(&format!("{m}-full-{i}")) == libc::ENOENT {
+            full += 1;
+        }
+    }
+    let held_errno = held.release();
+    let after = fail_exec(&format!("{m}-after"));
+    println!("before={before} full={full} held={held_errno} after={after}");
+    [before, held_errno, after] == [libc::ENOENT; 3] && full == n
+}
+
+/// The soak's mix, all at once until the time is up; prints what it made.
+fn soak(secs: u64, m: &str) -> bool {
+    use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    let me = std::env::current_exe().expect("current_exe");
+    let (ok, fail, thr, kill) = (
+        AtomicUsize::new(0),
+        AtomicUsize::new(0),
+        AtomicUsize::new(0),
+        AtomicUsize::new(0),
+    );
+    let errors = AtomicUsize::new(0);
+    let going = || std::time::Instant::now() < end;
+    std::thread::scope(|sc| {
+        for w in 0..2 {
+            let (ok, errors) = (&ok, &errors);
+            sc.spawn(move || {
+                let mut i = 0;
+                while going() {
+                    let st = Command::new("/bin/true")
+                        .arg(format!("{m}-ok-{w}-{i}"))
+                        .status();
+                    if st.is_ok_and(|s| s.success()) {
+                        ok.fetch_add(1, Relaxed);
+                    } else {
+                        errors.fetch_add(1, Relaxed);
+                    }
+                    i += 1;
+                }
+            });
+        }
+        sc.spawn(|| {
+            // A non-main thread, throttled: failures cost the tracer as much as execs.
+            let mut i = 0;
+            while going() {
+                if fail_exec(&format!("{m}-fail-{i}")) == libc::ENOENT {
+                    fail.fetch_add(1, Relaxed);
+                } else {
+                    errors.fetch_add(1, Relaxed);
+                }
+                i += 1;
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+        });
+        sc.spawn(|| {
+            let mut i = 0;
+            while going() {
+                let st = Command::new(&me)
+                    .args(["thread-exec", &format!("{m}-thr-{i}")])
+                    .stdout(std::process::Stdio::null())
+                    .status();
+                if st.is_ok_and(|s| s.success()) {
+                    thr.fetch_add(1, Relaxed);
+                } else {
+                    errors.fetch_add(1, Relaxed);
+                }
+                i += 1;
+            }
+        });
+        sc.spawn(|| {
+            let mut i = 0;
+            while going() {
+                let child = Command::new(&me)
+                    .args(["hold-exec", &format!("{m}-kill-{i}")])
+                    .stdout(std::process::Stdio::piped())
+                    .spawn();
+                let Ok(mut child) = child else {
+                    errors.fetch_add(1, Relaxed);
+                    continue;
+                };
+                let mut line = String::new();
+                let out = child.stdout.take().expect("piped");
+                let _ = std::io::BufRead::read_line(&mut std::io::BufReader::new(out), &mut line);
+                let _ = child.kill();
+                let _ = child.wait();
+                if line.starts_with("held") {
+                    kill.fetch_add(1, Relaxed);
+                } else {
+                    errors.fetch_add(1, Relaxed);
+                }
+                i += 1;
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+        });
+    });
+    println!(
+        "ok={} fail={} thr={} kill={} errors={}",
+        ok.into_inner(),
+        fail.into_inner(),
+        thr.into_inner(),
+        kill.into_inner(),
+        errors.load(Relaxed)
+    );
+    errors.into_inner() == 0
 }

@@ -159,9 +159,15 @@ impl<'a> ExecEvent<'a> {
         out.clear();
         let mut shown_bytes: u64 = 0;
         let mut cut_args = 0u32;
+        // What was captured, counted as it is split: the header's argc and args_size
+        // are trusted only as far as they cover it (an inconsistent sample must not
+        // hide captured arguments without saying so).
+        let (mut captured, mut captured_text) = (0u64, 0u64);
         for arg in self.captured_args() {
+            captured += 1;
+            captured_text += arg.len() as u64;
             if out.len() >= limits.max_args {
-                break;
+                continue;
             }
             let keep = &arg[..arg.len().min(limits.arg_size)];
             if keep.len() < arg.len() {
@@ -172,12 +178,15 @@ impl<'a> ExecEvent<'a> {
         }
         let captured_whole = self.args_area.len() as u64 >= u64::from(self.args_size)
             && !self.has_flag(execsnoop_flags::EXECSNOOP_F_BYTES_INEXACT);
-        let args_dropped = u64::from(self.argc).saturating_sub(out.len() as u64);
+        let argc = u64::from(self.argc).max(captured);
+        let args_dropped = argc.saturating_sub(out.len() as u64);
         let bytes_dropped = if self.kind == ExecKind::Exec
             || (captured_whole && !self.has_flag(execsnoop_flags::EXECSNOOP_F_ARGS_READ_ERR))
         {
             // Text bytes = area size minus one NUL per argument.
-            let text = u64::from(self.args_size).saturating_sub(u64::from(self.argc));
+            let text = u64::from(self.args_size)
+                .saturating_sub(u64::from(self.argc))
+                .max(captured_text);
             Some(text.saturating_sub(shown_bytes))
         } else {
             None

@@ -482,11 +482,12 @@ pub fn wait_own_event(p: &mut Proc, own: Own, what: &str) {
 }
 
 /// A cgroup v2 hierarchy to make test cgroups in: the machine's (found in
-/// /proc/self/mounts: /sys/fs/cgroup, or /sys/fs/cgroup/unified on hybrid systems), or
+/// /proc/thread-self/mounts: /sys/fs/cgroup, or /sys/fs/cgroup/unified on hybrid systems), or
 /// when none is mounted (a fresh boot without systemd, the kernel-matrix guests) one
 /// the test mounts itself in its private mount namespace (see [`require_root`]).
 pub fn cgroup2_root() -> PathBuf {
-    let mounts = std::fs::read_to_string("/proc/self/mounts").expect("read /proc/self/mounts");
+    let mounts =
+        std::fs::read_to_string("/proc/thread-self/mounts").expect("read /proc/thread-self/mounts");
     if let Some(root) = mounts.lines().find_map(|l| {
         let f: Vec<&str> = l.split_whitespace().collect();
         (f.len() > 2 && f[2] == "cgroup2").then(|| PathBuf::from(f[1]))
