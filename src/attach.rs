@@ -2,7 +2,8 @@
 //! arch's syscall wrapper (libbpf `ksyscall`), which kernels built without
 //! CONFIG_KPROBES cannot do; there the `syscalls/sys_enter_<name>` tracepoint carries
 //! the same arguments. Each program ships both bodies; user space loads what the mode
-//! needs and attaches one, saying on stderr which.
+//! needs and attaches one, saying on stderr which. The decision lives here; the attach
+//! calls themselves stay in each program's `main` (passed to [`syscall_entry`]).
 
 use std::fmt;
 use std::path::Path;
@@ -120,28 +121,4 @@ pub fn syscall_entry(
             Err(e) => tp(Some(format!("{e:#}"))),
         },
     }
-}
-
-/// [`syscall_entry`] with the usual pair: `kprobe` as `ksyscall/<syscall>`, `tracepoint`
-/// on `syscalls/sys_enter_<syscall>`.
-pub fn attach_syscall_entry(
-    prog: &str,
-    mode: AttachMode,
-    syscall: &str,
-    kprobe: &ProgramMut,
-    tracepoint: &ProgramMut,
-) -> Result<(Link, AttachPoint)> {
-    syscall_entry(
-        prog,
-        mode,
-        syscall,
-        || kprobe.attach_ksyscall(false, syscall),
-        || {
-            self::tracepoint(
-                tracepoint,
-                TracepointCategory::Syscalls,
-                &format!("sys_enter_{syscall}"),
-            )
-        },
-    )
 }
