@@ -72,14 +72,6 @@ fn run(args: Args) -> Result<()> {
         let map = &skel.maps.my_config;
         map.update(&uid.to_ne_bytes(), text, MapFlags::ANY)?;
     }
-    // Book: hello_buffer_config_bpf__attach(skel)
-    let (_link, _) = attach::syscall_entry(
-        PROG,
-        args.attach,
-        "execve",
-        || skel.progs.hello.attach_ksyscall(false, "execve"),
-        || attach::tracepoint(&skel.progs.hello_tp, Syscalls, "sys_enter_execve"),
-    )?;
     // Book: perf_buffer__new(bpf_map__fd(skel->maps.output), 8, handle_event, lost_event, ...)
     let failed = std::cell::Cell::new(false);
     let pb = PerfBufferBuilder::new(&skel.maps.output)
@@ -87,6 +79,15 @@ fn run(args: Args) -> Result<()> {
         .sample_cb(|_cpu, data: &[u8]| failed.set(failed.get() || handle_event(data).is_err()))
         .lost_cb(|_cpu, _count| eprintln!("lost event"))
         .build()?;
+    // Book: hello_buffer_config_bpf__attach(skel), done after the perf buffer exists
+    // (the book attaches first): a perf buffer drops what is sent before it is set up.
+    let (_link, _) = attach::syscall_entry(
+        PROG,
+        args.attach,
+        "execve",
+        || skel.progs.hello.attach_ksyscall(false, "execve"),
+        || attach::tracepoint(&skel.progs.hello_tp, Syscalls, "sys_enter_execve"),
+    )?;
     // Book: while (true) { err = perf_buffer__poll(pb, 100 /* timeout, ms */); ... }
     while !stop.requested() && !failed.get() {
         match pb.poll(Duration::from_millis(100)) {

@@ -90,18 +90,22 @@ fn run(args: Args) -> Result<()> {
         .odd_even = args.odd_even;
     let skel = open.load().context("loading the BPF program")?;
 
-    // Book: b.attach_kprobe(event=b.get_syscall_fnname("execve"), fn_name="hello")
+    // Book: b.attach_kprobe(event=b.get_syscall_fnname("execve"), fn_name="hello").
+    // Called below once the buffer is set up (the book attaches first): a perf buffer
+    // drops what is sent before it exists.
     let (kprobe, tracepoint) = match perf {
         true => (&skel.progs.hello, &skel.progs.hello_tp),
         false => (&skel.progs.hello_ringbuf, &skel.progs.hello_ringbuf_tp),
     };
-    let (_link, _) = attach::syscall_entry(
-        PROG,
-        args.attach,
-        "execve",
-        || kprobe.attach_ksyscall(false, "execve"),
-        || attach::tracepoint(tracepoint, Syscalls, "sys_enter_execve"),
-    )?;
+    let attach_execve = || {
+        attach::syscall_entry(
+            PROG,
+            args.attach,
+            "execve",
+            || kprobe.attach_ksyscall(false, "execve"),
+            || attach::tracepoint(tracepoint, Syscalls, "sys_enter_execve"),
+        )
+    };
 
     // Book: def print_event(cpu, data, size): print(f"{pid} {uid} {command} {message}")
     let failed = Cell::new(None);
@@ -130,6 +134,7 @@ fn run(args: Args) -> Result<()> {
             .lost_cb(|_cpu, n| eprintln!("Possibly lost {n} samples"))
             .build()
             .context("setting up the perf buffer")?;
+        let _link = attach_execve()?;
         while !stop.requested() && done(&failed)? {
             pb.poll(every).or_else(interrupted)?;
         }
@@ -141,6 +146,7 @@ fn run(args: Args) -> Result<()> {
             0
         })?;
         let rb = builder.build().context("setting up the ring buffer")?;
+        let _link = attach_execve()?;
         let (bss, mut reported) = (skel.maps.bss_data.as_deref().context("no .bss")?, 0);
         while !stop.requested() && done(&failed)? {
             rb.poll(every).or_else(interrupted)?;
