@@ -122,3 +122,21 @@ pub fn syscall_entry(
         },
     }
 }
+
+/// Mounts tracefs now if `mode` may end up on the tracepoint `category/name`, failing
+/// with the error the attach would give. For programs that set up a perf buffer
+/// before attaching (so no early sample is lost): without it, a missing tracefs would
+/// surface as a perf buffer error instead of the attach error that explains it.
+pub fn tracefs_before_setup(
+    mode: AttachMode,
+    category: TracepointCategory,
+    name: &str,
+) -> Result<()> {
+    if mode == AttachMode::Kprobe || (mode == AttachMode::Auto && kprobes_available()) {
+        return Ok(());
+    }
+    let what = format!("tracepoint {}/{name}", category.as_ref());
+    crate::tracefs::ensure()
+        .map(drop)
+        .map_err(|e| anyhow!("attaching to {what}: {e:#}"))
+}

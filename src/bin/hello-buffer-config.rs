@@ -72,13 +72,15 @@ fn run(args: Args) -> Result<()> {
         let map = &skel.maps.my_config;
         map.update(&uid.to_ne_bytes(), text, MapFlags::ANY)?;
     }
+    attach::tracefs_before_setup(args.attach, Syscalls, "sys_enter_execve")?;
     // Book: perf_buffer__new(bpf_map__fd(skel->maps.output), 8, handle_event, lost_event, ...)
     let failed = std::cell::Cell::new(false);
     let pb = PerfBufferBuilder::new(&skel.maps.output)
         .pages(8)
         .sample_cb(|_cpu, data: &[u8]| failed.set(failed.get() || handle_event(data).is_err()))
         .lost_cb(|_cpu, _count| eprintln!("lost event"))
-        .build()?;
+        .build()
+        .map_err(|e| attach::attach_error(format!("setting up the perf buffer: {e}")))?;
     // Book: hello_buffer_config_bpf__attach(skel), done after the perf buffer exists
     // (the book attaches first): a perf buffer drops what is sent before it is set up.
     let (_link, _) = attach::syscall_entry(

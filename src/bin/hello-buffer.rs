@@ -125,6 +125,7 @@ fn run(args: Args) -> Result<()> {
         }
     };
     let every = Duration::from_millis(100);
+    attach::tracefs_before_setup(args.attach, Syscalls, "sys_enter_execve")?;
     if perf {
         eprintln!("{PROG}: events through the perf buffer");
         // Book: b["output"].open_perf_buffer(print_event); while True: b.perf_buffer_poll()
@@ -133,7 +134,7 @@ fn run(args: Args) -> Result<()> {
             .sample_cb(|_cpu, data: &[u8]| print(data))
             .lost_cb(|_cpu, n| eprintln!("Possibly lost {n} samples"))
             .build()
-            .context("setting up the perf buffer")?;
+            .map_err(|e| attach::attach_error(format!("setting up the perf buffer: {e}")))?;
         let _link = attach_execve()?;
         while !stop.requested() && done(&failed)? {
             pb.poll(every).or_else(interrupted)?;
