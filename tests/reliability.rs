@@ -28,12 +28,33 @@ const BINARIES: &[(&str, &[&str], &str)] = &[
 ];
 
 /// How long a program may take to notice its stdout closed: printers write on each
-/// event (an exec the test makes), hello-map only on its 2-second tick.
+/// event (an exec the test makes), hello-map only on its 2-second tick. Scaled in the
+/// emulated VMs (see [`slack`]).
 fn pipe_close_limit(name: &str) -> Duration {
     if name == "hello-map" {
-        Duration::from_millis(2500)
+        Duration::from_millis(2500) * slack()
     } else {
-        Duration::from_secs(1)
+        Duration::from_secs(1) * slack()
+    }
+}
+
+/// How long a program may take to end after a signal.
+fn signal_limit() -> Duration {
+    Duration::from_secs(1) * slack()
+}
+
+/// The limits above are what a quiet machine shows (README, Guarantees: "within 1 s").
+/// They are not timings: detaching a tracepoint waits for an RCU grace period, which a
+/// loaded machine stretches (seen: over 1 s on a busy CI host), so the tests allow 3
+/// times as long on the host, and 10 times in the kernel-matrix guests (software
+/// emulation on a shared host, where one guest second can take several). What they
+/// catch is a program that does not end on the signal or closed pipe, ends with
+/// another status, or leaves BPF objects behind.
+fn slack() -> u32 {
+    if std::env::var_os("LEBPF_VMTEST").is_some() {
+        10
+    } else {
+        3
     }
 }
 
@@ -63,16 +84,19 @@ fn ends_on_signal(sig: i32) {
     for (name, args, ready) in BINARIES {
         let (mut p, owned) = start(name, args, ready);
         let t0 = Instant::now();
-        let st = p
-            .signal_and_wait(sig, Duration::from_secs(1))
-            .unwrap_or_else(|| panic!("{name} still running 1 s after signal {sig}"));
+        let st = p.signal_and_wait(sig, signal_limit()).unwrap_or_else(|| {
+            panic!(
+                "{name} still running {:?} after signal {sig}",
+                signal_limit()
+            )
+        });
         assert_eq!(
             st.code(),
             Some(0),
             "{name} exit after signal {sig}; stderr {:?}",
             p.stderr()
         );
-        assert!(t0.elapsed() < Duration::from_secs(1));
+        assert!(t0.elapsed() < signal_limit());
         assert_clean(name, &owned);
     }
 }
@@ -93,7 +117,7 @@ fn kill_9_leaves_nothing_behind() {
     for (name, args, ready) in BINARIES {
         let (mut p, owned) = start(name, args, ready);
         let st = p
-            .signal_and_wait(libc::SIGKILL, Duration::from_secs(1))
+            .signal_and_wait(libc::SIGKILL, signal_limit())
             .expect("killed");
         assert_eq!(st.code(), None);
         assert_clean(name, &owned);

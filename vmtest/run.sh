@@ -8,11 +8,27 @@
 # Environment:
 #   VMTEST_TIMEOUT=1500      seconds one VM may run (boot + all tests) before it fails
 #   VMTEST_TEST_TIMEOUT=120  seconds one test may run (in the VMs and on the host)
+#   VMTEST_STALL=<s>         a guest that sends no new @@VMTEST record for this long is
+#                            hung: the host asks it for backtraces (sysrq l/w, then an
+#                            NMI that panics it), kills qemu and fails
+#                            (default: VMTEST_TEST_TIMEOUT + 60)
+#   VMTEST_ONLY=<ERE>        run only the tests whose "<target>/<test>" matches
+#   VMTEST_LOOPS=1           run the (selected) tests this many times per boot/column
+#   VMTEST_ACCEL=tcg,thread=single   qemu -accel value. Single-threaded TCG (one host
+#                            thread runs all vCPUs in turn) instead of qemu's default
+#                            multi-threaded TCG (one host thread per vCPU), whose
+#                            emulation of the kernel's cross-CPU live code patching
+#                            (text_poke_bp) is suspected of the lockups/int3 oopses
+#                            seen on busy hosts: see vmtest/FINDINGS.md. Costs no wall
+#                            time here: the VMs run in parallel (VMTEST_JOBS), one host
+#                            core each. VMTEST_ACCEL=tcg brings MTTCG back.
+#   VMTEST_CPU=max           qemu -cpu value
 #   VMTEST_REFRESH=1         look for newer kernel packages (else the cached ones are used)
 #   VMTEST_KEEP_DEBUG=1      keep debug info in the binaries copied into the initramfs
-#   VMTEST_JOBS=1            VMs booted at once (3: all kernels in parallel; faster when
-#                            the tests mostly wait, but timing-sensitive tests see a
-#                            more loaded machine)
+#   VMTEST_JOBS=<n>          VMs booted at once (default: the host's cores, at most 3:
+#                            with single-threaded TCG each VM keeps one core busy; more
+#                            VMs than cores slows every guest and timing-sensitive
+#                            tests fail more often)
 #   VMTEST_MEM=2048 VMTEST_SMP=2
 #
 # Everything it downloads or builds lives in .cache/vmtest/. Exit status: 0 only if
@@ -26,6 +42,12 @@ stage=$cache/stage
 logs=$cache/logs
 res=$cache/results
 timeout_s=${VMTEST_TIMEOUT:-1500}
+test_timeout=${VMTEST_TEST_TIMEOUT:-120}
+stall_s=${VMTEST_STALL:-$((test_timeout + 60))}
+accel=${VMTEST_ACCEL:-tcg,thread=single}
+only=${VMTEST_ONLY:-}
+loops=${VMTEST_LOOPS:-1}
+case $loops in '' | *[!0-9]* | 0) echo "vmtest: ERROR: VMTEST_LOOPS must be a positive number" >&2; exit 1 ;; esac
 
 say() { echo "vmtest: $*" >&2; }
 die() { echo "vmtest: ERROR: $*" >&2; exit 1; }
@@ -89,7 +111,22 @@ mapfile -t programs < <(artifacts "$cache/build.json" | awk '$1 == "bin" || $1 =
 mapfile -t tests < <(artifacts "$cache/test.json" | awk '$1 == "test"' | sort -u)
 [ ${#programs[@]} -gt 0 ] || die "found no binaries in cargo's output"
 [ ${#tests[@]} -gt 0 ] || die "found no integration test executables in cargo's output"
-say "${#programs[@]} programs, ${#tests[@]} test executables"
+# Every test the executables list is a row of the table. An executable that cannot
+# list its tests or lists none, or a filter that leaves none, fails the run here.
+all_tests=
+for t in "${tests[@]}"; do
+	read -r _ name exe <<<"$t"
+	list=$("$exe" --list --format=terse 2>&1) || die "$name --list failed: $list"
+	names=$(sed -n "s|^\(.*\): test\$|$name/\1|p" <<<"$list")
+	[ -n "$names" ] || die "test executable $name ($exe) lists no tests"
+	all_tests+=$names$'\n'
+done
+if [ -n "$only" ]; then
+	all_tests=$(grep -E -- "$only" <<<"$all_tests" || true)
+	[ -n "$all_tests" ] || die "VMTEST_ONLY='$only' matches no test"
+fi
+[ -n "${all_tests//[$'\n']/}" ] || die "the test executables list no tests"
+say "${#programs[@]} programs, ${#tests[@]} test executables, $(grep -c . <<<"$all_tests") tests${only:+ matching '$only'}${loops:+, $loops loop(s)}"
 
 # ---------------------------------------------------------------- 2. initramfs
 say "building the initramfs..."
@@ -134,6 +171,13 @@ printf 'root:x:0:\nnogroup:x:65534:\n' >"$stage/etc/group"
 printf 'passwd: files\ngroup: files\n' >"$stage/etc/nsswitch.conf"
 install -m 0755 "$here/init" "$stage/init"
 install -m 0755 "$here/runner.sh" "$stage/vmtest/runner.sh"
+# The knobs the guest's runner reads, single-quoted for sh.
+shq() { printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"; }
+{
+	echo "VMTEST_TEST_TIMEOUT=$(shq "$test_timeout")"
+	echo "VMTEST_ONLY=$(shq "$only")"
+	echo "VMTEST_LOOPS=$(shq "$loops")"
+} >"$stage/vmtest/env"
 chmod 1777 "$stage/tmp"
 initrd=$cache/initramfs.cpio.gz
 (cd "$stage" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) | gzip -1 >"$initrd.tmp"
@@ -170,7 +214,8 @@ run_host() {
 	say "host: running the tests on $(uname -r)..."
 	local t0=$SECONDS
 	: >"$rec"
-	LEBPF_BIN_DIR=$stage/opt/lebpf/bin sh "$here/runner.sh" "$stage/opt/lebpf/tests" >"$rec" 2>&1 &
+	LEBPF_BIN_DIR=$stage/opt/lebpf/bin VMTEST_ONLY=$only VMTEST_LOOPS=$loops VMTEST_TEST_TIMEOUT=$test_timeout \
+		sh "$here/runner.sh" "$stage/opt/lebpf/tests" >"$rec" 2>&1 &
 	local rpid=$!
 	progress host "$rec" "$rpid"
 	wait "$rpid" || true
@@ -187,32 +232,112 @@ run_host() {
 	fi
 }
 
+# Kernel trouble in a serial log: lockups, stalls, oopses, warnings, panics. Prints
+# the first such block (from a few lines before it, with its call trace) and every
+# "Kernel panic" line, at most $2 lines (default 200). Prints nothing for a clean log.
+trouble_pat='BUG: |Oops|soft lockup|hard LOCKUP|rcu_sched kthread starved|rcu_preempt kthread starved|rcu: INFO: |self-detected stall|detected stalls on CPUs|INFO: task .* blocked for more than|Kernel panic|general protection fault|WARNING: CPU: |int3: |invalid opcode: '
+# ... and what the watchdog's sysrq / NMI make the guest print (not trouble by itself)
+asked_pat='sysrq: Show|NMI backtrace for cpu|Uhhuh. NMI'
+kernel_trouble() { # serial-log [max-lines]
+	tr -d '\r' <"$1" | awk -v pat="$trouble_pat|$asked_pat" -v max="${2:-200}" '
+		{ line[NR] = $0 }
+		!first && $0 ~ pat { first = NR }
+		/Kernel panic/ { panic[++np] = NR }
+		END {
+			if (!first) exit
+			from = first > 5 ? first - 5 : 1
+			to = from + max - 1
+			if (to > NR) to = NR
+			for (i = from; i <= to; i++) print line[i]
+			if (to < NR) printf "[... %d more lines in the log ...]\n", NR - to
+			for (j = 1; j <= np; j++) if (panic[j] > to) print line[panic[j]]
+		}'
+}
+# The first line of trouble the kernel reported by itself (before the watchdog asked
+# for backtraces), or nothing.
+kernel_trouble_line() {
+	tr -d '\r' <"$1" | awk -v pat="$trouble_pat" -v asked="$asked_pat" '
+		$0 ~ asked { exit }
+		$0 ~ pat { print substr($0, 1, 200); exit }'
+}
+
+# No-progress watchdog for one guest: when the records file $2 gets no new @@VMTEST
+# line for $stall_s seconds, asks the guest (monitor fifo $3.in) for every CPU's
+# backtrace and the blocked tasks (sysrq l, w), then injects an NMI (the guest panics
+# on it: unknown_nmi_panic), and kills qemu (pid file $4). Writes why to $5.
+watchdog() { # qemu-timeout-pid records mon pidfile stall-file
+	local pid=$1 rec=$2 mon=$3 pidfile=$4 stallf=$5 n last=-1 since=$SECONDS
+	while kill -0 "$pid" 2>/dev/null; do
+		sleep 5
+		n=$(grep -c '^@@VMTEST' "$rec" 2>/dev/null || true)
+		if [ "$n" != "$last" ]; then
+			last=$n since=$SECONDS
+			continue
+		fi
+		[ $((SECONDS - since)) -ge "$stall_s" ] || continue
+		local what
+		what=$(tr -d '\r' <"$rec" | grep '^@@VMTEST \(start\|result\|boot\|uname\)' | tail -n 1 |
+			sed 's/^@@VMTEST start \([^ ]*\) \([^ ]*\) \([0-9]*\)/while running \1\/\2 (loop \3)/; s/^@@VMTEST \(result\|boot\|uname\).*/after "&"/')
+		echo "no new record for ${stall_s}s ${what:-before the first record}: guest hung" >"$stallf"
+		mon_cmd "$mon" "sendkey alt-sysrq-l"
+		sleep 2
+		mon_cmd "$mon" "sendkey alt-sysrq-w"
+		sleep 2
+		mon_cmd "$mon" "nmi"
+		sleep 5
+		kill "$(cat "$pidfile" 2>/dev/null)" 2>/dev/null || kill "$pid" 2>/dev/null || true
+		return 0
+	done
+}
+mon_cmd() { # mon command: never blocks (the fifo has no reader once qemu is gone)
+	timeout 5 sh -c 'printf "%s\n" "$2" >"$1.in"' sh "$1" "$2" 2>/dev/null || true
+}
+
 # Boots one kernel (already fetched into $2) and leaves its results in $res/$1.*
-# (.tsv records, .meta, .boot = "ok" or the harness error, .timing, .errors).
+# (.tsv records, .meta, .boot = "ok" or the harness error, .timing, .errors,
+# .trouble = the kernel's lockup/oops report when there is one).
 # Runs in the background when VMs run in parallel: it only writes files.
 run_vm() { # suite kernel-dir
-	local suite=$1 kdir=$2 label ver log rec
+	local suite=$1 kdir=$2 label ver log rec mon pidfile stallf
 	label=$(label_of "$suite")
 	ver=$(cat "$kdir/version")
 	log=$logs/$ver.log
 	rec=$logs/$ver.results
-	rm -f "$log" "$rec" "$res/$suite.tsv"
-	say "$label: booting $ver under qemu (TCG)..."
+	mon=$logs/$ver.mon
+	pidfile=$logs/$ver.pid
+	stallf=$logs/$ver.stall
+	rm -f "$log" "$rec" "$res/$suite.tsv" "$mon.in" "$mon.out" "$mon.log" "$pidfile" "$stallf"
+	mkfifo "$mon.in" "$mon.out"
+	say "$label: booting $ver under qemu (-accel $accel)..."
 	local t0=$SECONDS rc=0
 	: >"$rec"
+	# Kernel command line: panic at once (and so end qemu: -no-reboot) on an oops,
+	# a soft lockup or a hung task, with every CPU's backtrace, and print it all on
+	# ttyS0 (loglevel 7: everything but debug).
 	timeout --kill-after=10 "$timeout_s" qemu-system-x86_64 \
-		-accel tcg -cpu max -m "${VMTEST_MEM:-2048}" -smp "${VMTEST_SMP:-2}" \
-		-nodefaults -display none -no-reboot \
+		-accel "$accel" -cpu "${VMTEST_CPU:-max}" -m "${VMTEST_MEM:-2048}" -smp "${VMTEST_SMP:-2}" \
+		-nodefaults -display none -no-reboot -pidfile "$pidfile" \
+		-chardev "pipe,id=mon,path=$mon" -mon chardev=mon,mode=readline \
 		-serial "file:$log" -serial "file:$rec" \
 		-kernel "$kdir/vmlinuz" -initrd "$initrd" \
-		-append "console=ttyS0 panic=-1 rdinit=/init mitigations=off VMTEST_TEST_TIMEOUT=${VMTEST_TEST_TIMEOUT:-120}" \
+		-append "console=ttyS0 loglevel=7 panic=-1 oops=panic softlockup_panic=1 softlockup_all_cpu_backtrace=1 hung_task_panic=1 sysctl.kernel.unknown_nmi_panic=1 sysctl.kernel.panic_on_rcu_stall=1 sysrq_always_enabled=1 rdinit=/init mitigations=off" \
 		</dev/null >"$logs/$ver.qemu" 2>&1 &
 	local qpid=$!
+	# the monitor's answers (kept for the record); cat ends when qemu closes the fifo
+	cat "$mon.out" >"$mon.log" 2>/dev/null &
+	local cpid=$!
+	watchdog "$qpid" "$rec" "$mon" "$pidfile" "$stallf" &
+	local wpid=$!
 	progress "$label" "$rec" "$qpid"
 	wait "$qpid" || rc=$?
+	kill "$wpid" 2>/dev/null || true
+	wait "$wpid" 2>/dev/null || true
+	# (cat still waits for a writer when qemu never opened the fifo)
+	kill "$cpid" 2>/dev/null || true
+	wait "$cpid" 2>/dev/null || true
 	local wall=$((SECONDS - t0))
 	echo "uname=$ver" >"$res/$suite.meta"
-	touch "$rec"
+	touch "$rec" "$log"
 	# the guest's tty turns \n into \r\n
 	tr -d '\r' <"$rec" >"$rec.tmp" && mv "$rec.tmp" "$rec"
 	parse_records "$rec" "$res/$suite.tsv"
@@ -223,8 +348,11 @@ run_vm() { # suite kernel-dir
 			$2 = "fail"; $3 = "skipped on a kernel with CONFIG_KPROBES=y: " $3 } { print }' \
 			"$res/$suite.tsv" >"$res/$suite.tsv.tmp" && mv "$res/$suite.tsv.tmp" "$res/$suite.tsv"
 	fi
-	local err=
-	if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+	local err= trouble
+	trouble=$(kernel_trouble_line "$log")
+	if [ -s "$stallf" ]; then
+		err=$(cat "$stallf")
+	elif [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
 		err="timed out after ${timeout_s}s"
 	elif [ "$rc" != 0 ]; then
 		err="qemu exited with status $rc: $(head -c 300 "$logs/$ver.qemu")"
@@ -239,6 +367,13 @@ run_vm() { # suite kernel-dir
 		err="the guest stopped before the tests finished"
 	elif [ -z "$err" ] && ! grep -q '^@@VMTEST ran ' "$rec"; then
 		err="the test runner did not finish"
+	fi
+	# A lockup, oops or kernel warning fails the column even when every test passed.
+	if [ -n "$trouble" ]; then
+		err="${err:+$err; }kernel: $trouble"
+	fi
+	if [ -n "$trouble" ] || [ -s "$stallf" ]; then
+		kernel_trouble "$log" >"$res/$suite.trouble"
 	fi
 	grep '^@@VMTEST \(error\|warn\)' "$rec" | sed "s/^@@VMTEST /$label: /" >"$res/$suite.errors" || true
 	if grep -q '^@@VMTEST error' "$rec"; then
@@ -256,8 +391,13 @@ run_vm() { # suite kernel-dir
 	if [ -n "$err" ]; then
 		echo "$err; serial log: $log" >"$res/$suite.boot"
 		say "$label: FAILED: $err"
-		echo "----- last lines of $log -----" >&2
-		tail -n 25 "$log" >&2 || true
+		if [ -s "$res/$suite.trouble" ]; then
+			echo "----- kernel report in $log -----" >&2
+			cat "$res/$suite.trouble" >&2
+		else
+			echo "----- last lines of $log -----" >&2
+			tr -d '\r' <"$log" | tail -n 40 >&2 || true
+		fi
 		echo "-----" >&2
 	else
 		echo ok >"$res/$suite.boot"
@@ -275,7 +415,8 @@ for c in "${columns[@]}"; do
 	kdirs[$c]=$("$here/fetch-kernel.sh" "$c" "$cache") ||
 		echo "could not get the kernel package (see above)" >"$res/$c.boot"
 done
-jobs_max=${VMTEST_JOBS:-1}
+cores=$(nproc 2>/dev/null || echo 1)
+jobs_max=${VMTEST_JOBS:-$((cores < 3 ? cores : 3))}
 running=0
 for c in "${columns[@]}"; do
 	[ "$c" = host ] && continue
@@ -304,10 +445,6 @@ done
 # ---------------------------------------------------------------- 4. table
 # Every test the executables list is a row; a column without a record for it says
 # "not run" (and fails).
-all_tests=$(for t in "${tests[@]}"; do
-	read -r _ name _ <<<"$t"
-	sed -n "s|^\(.*\): test\$|$name/\1|p" < <("$stage/opt/lebpf/tests/$name" --list --format=terse 2>/dev/null)
-done)
 table=$cache/results.md
 {
 	printf '| test |'
@@ -330,9 +467,14 @@ table=$cache/results.md
 		[ -n "$t" ] || continue
 		printf '| %s |' "$t"
 		for c in "${columns[@]}"; do
-			cell=$(awk -F'\t' -v t="$t" '$1 == t { gsub(/\|/, "\\|", $3)
-				if ($2 == "skip") print "skip (" $3 ")"; else if ($2 == "fail") print "**FAIL**" ($3 != "" ? " (" $3 ")" : ""); else print $2 }' \
-				"$res/$c.tsv" 2>/dev/null | head -n 1)
+			# with VMTEST_LOOPS > 1: a failure in any loop shows (k/n), else the first
+			cell=$(awk -F'\t' -v t="$t" '$1 == t { gsub(/\|/, "\\|", $3); n++
+					if ($2 == "fail") { nf++; if (!fr) fr = ($3 != "" ? $3 : "-") }
+					if (!first) first = ($2 == "skip" ? "skip (" $3 ")" : $2) }
+				END { if (!n) exit
+					if (nf) print "**FAIL**" (n > 1 ? " " nf "/" n : "") (fr != "-" ? " (" fr ")" : "")
+					else print first (n > 1 ? " x" n : "") }' \
+				"$res/$c.tsv" 2>/dev/null)
 			printf ' %s |' "${cell:-**not run**}"
 		done
 		printf '\n'
@@ -351,16 +493,25 @@ echo
 for c in "${columns[@]}"; do
 	[ -f "$res/$c.tsv" ] || continue
 	if [ "$c" = host ]; then rec=$logs/host.results; else rec=$logs/$(sed -n 's/^uname=//p' "$res/$c.meta").results; fi
-	while IFS=$'\t' read -r t status reason; do
-		[ "$status" = fail ] || continue
-		failures=$((failures + 1))
-		echo "===== $(label_of "$c"): $t FAILED ($reason) ====="
-		awk -v t="${t%%/*} ${t#*/}" '
-			$0 == "@@VMTEST output-begin " t { on = 1; next }
-			on && /^@@VMTEST output-end/ { exit }
-			on { print }' "$rec" | tail -n 40
-	done <"$res/$c.tsv"
+	nf=$(awk -F'\t' '$2 == "fail"' "$res/$c.tsv" | wc -l)
+	failures=$((failures + nf))
+	[ "$nf" -eq 0 ] || awk -v k="$(label_of "$c")" -v max=40 '
+		/^@@VMTEST output-begin / { on = 1; n = 0; next }
+		on && /^@@VMTEST output-end/ { on = 0; next }
+		on { buf[++n] = $0; next }
+		/^@@VMTEST result / && $5 == "fail" {
+			reason = ""
+			for (i = 7; i <= NF; i++) reason = reason (i > 7 ? " " : "") $i
+			printf "===== %s: %s/%s FAILED (%s) =====\n", k, $3, $4, reason
+			for (i = (n > max ? n - max + 1 : 1); i <= n; i++) print buf[i]
+		}' "$rec"
 	if [ -s "$res/$c.errors" ]; then cat "$res/$c.errors"; fi
+done
+# The kernels' lockup / oops reports, once more at the end of the output.
+for c in "${columns[@]}"; do
+	[ -s "$res/$c.trouble" ] || continue
+	echo "===== $(label_of "$c"): kernel report (serial log $logs/$(sed -n 's/^uname=//p' "$res/$c.meta").log) ====="
+	cat "$res/$c.trouble"
 done
 
 # Rows without a record (a column that ran but never reported a test) count as failures.

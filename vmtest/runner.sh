@@ -8,18 +8,31 @@
 #   @@VMTEST result <target> <test> pass|skip|fail|ignored <seconds> [<reason>]
 #
 # between `@@VMTEST output-begin <target> <test>` and `@@VMTEST output-end` it
-# prints the test's own output. Runs under busybox sh in the guest and under
-# bash/dash on the host. LEBPF_BIN_DIR must be set (the tests find the programs there).
+# prints the test's own output; `@@VMTEST start <target> <test> <loop>` goes out
+# before a test starts (the host's no-progress watchdog names the test that hung).
+# Runs under busybox sh in the guest and under bash/dash on the host.
+# LEBPF_BIN_DIR must be set (the tests find the programs there).
+#
+#   VMTEST_ONLY=<ERE>  run only the tests whose "<target>/<test>" matches (default: all)
+#   VMTEST_LOOPS=N     run the (selected) tests N times over (default 1)
+#
+# An executable that lists no tests (or whose filter leaves none), or no test at all,
+# is an error record: the host fails the run.
 set -u
 
 dir=${1:?test dir}
 per_test_timeout=${VMTEST_TEST_TIMEOUT:-120}
+only=${VMTEST_ONLY:-}
+loops=${VMTEST_LOOPS:-1}
 out=${TMPDIR:-/tmp}/vmtest-runner.$$
 : "${LEBPF_BIN_DIR:?LEBPF_BIN_DIR must be set}"
 
 now() { awk '{ print $1 }' /proc/uptime; }
 
 n=0
+loop=0
+while [ "$loop" -lt "$loops" ]; do
+loop=$((loop + 1))
 for exe in "$dir"/*; do
 	[ -x "$exe" ] || continue
 	target=${exe##*/}
@@ -28,8 +41,17 @@ for exe in "$dir"/*; do
 		continue
 	fi
 	sed -n 's/: test$//p' "$out.list" >"$out.names"
+	if [ ! -s "$out.names" ]; then
+		echo "@@VMTEST error $target: --list names no tests"
+		continue
+	fi
+	if [ -n "$only" ]; then
+		sed "s|^|$target/|" "$out.names" | grep -E -- "$only" | sed "s|^$target/||" >"$out.sel" || true
+		mv "$out.sel" "$out.names"
+	fi
 	while read -r t; do
 		n=$((n + 1))
+		echo "@@VMTEST start $target $t $loop"
 		start=$(now)
 		timeout "$per_test_timeout" "$exe" --exact "$t" --test-threads=1 --show-output \
 			</dev/null >"$out" 2>&1
@@ -61,5 +83,9 @@ for exe in "$dir"/*; do
 		echo "@@VMTEST result $target $t $status $secs $reason"
 	done <"$out.names"
 done
+done
 rm -f "$out" "$out.list" "$out.names"
+if [ "$n" -eq 0 ]; then
+	echo "@@VMTEST error no test ran (dir $dir${only:+, VMTEST_ONLY=$only})"
+fi
 echo "@@VMTEST ran $n tests"

@@ -91,7 +91,9 @@ struct exec_start {
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	/* One entry per thread inside execve at this instant: 16384 is plenty; a full map
-	 * is counted (STAT_STARTS_FULL), and NO_PREALLOC keeps an idle map at ~0 bytes. */
+	 * is counted (STAT_STARTS_FULL), and NO_PREALLOC keeps an idle map at ~0 bytes.
+	 * User space clears NO_PREALLOC before 6.1, where run-time allocation from a
+	 * tracing program is unsafe (no BPF memory allocator; 5.10's verifier warns). */
 	__uint(max_entries, 16384);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, __u32);

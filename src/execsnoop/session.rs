@@ -83,6 +83,19 @@ fn kernel_btf(custom: Option<&Path>) -> Result<Option<std::ffi::CString>> {
     }
 }
 
+/// True when the kernel (release string as `uname -r` prints it) has the BPF memory
+/// allocator (6.1+), which makes run-time allocated hash maps safe in tracing programs.
+/// An unparsable release counts as old (preallocating is always safe).
+fn runtime_alloc_is_safe(release: &str) -> bool {
+    let mut nums = release
+        .split(|c: char| !c.is_ascii_digit())
+        .map(|n| n.parse::<u32>().ok());
+    match (nums.next().flatten(), nums.next().flatten()) {
+        (Some(major), Some(minor)) => (major, minor) >= (6, 1),
+        _ => false,
+    }
+}
+
 /// Kernel-side counters, summed over CPUs.
 #[derive(Debug, Default, Clone, Copy)]
 struct KernelStats {
@@ -316,6 +329,17 @@ pub fn run(args: Args) -> Result<()> {
         .exec_starts
         .set_max_entries(if args.fails { args.inflight_entries } else { 1 })
         .context("sizing the in-flight map")?;
+    // Before 6.1 (no BPF memory allocator) a tracing program that allocates hash map
+    // entries at run time is unsafe: 5.10's verifier warns so in the kernel log
+    // (WARN_ONCE, seen in the kernel matrix). Preallocate there.
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    if !runtime_alloc_is_safe(&release) {
+        let flags = open.maps.exec_starts.map_flags() & !libbpf_rs::libbpf_sys::BPF_F_NO_PREALLOC;
+        open.maps
+            .exec_starts
+            .set_map_flags(flags)
+            .context("preallocating the in-flight map")?;
+    }
     // Failures need the syscall tracepoints; without -x they are not even loaded.
     for p in [
         &mut open.progs.execsnoop_enter_execve,
@@ -592,5 +616,17 @@ mod tests {
         assert!(!contains(b"a --forc", b"--force"));
         assert!(contains(b"anything", b""));
         assert!(!contains(b"", b"x"));
+    }
+
+    #[test]
+    fn runtime_allocation_is_safe_from_6_1() {
+        assert!(!runtime_alloc_is_safe("5.10.0-46-amd64"));
+        assert!(!runtime_alloc_is_safe("6.0.19"));
+        assert!(runtime_alloc_is_safe("6.1.0-56-amd64"));
+        assert!(runtime_alloc_is_safe("6.12.118+deb13-amd64"));
+        assert!(runtime_alloc_is_safe("6.18.44-fc-v782"));
+        assert!(runtime_alloc_is_safe("7.0"));
+        assert!(!runtime_alloc_is_safe(""));
+        assert!(!runtime_alloc_is_safe("garbage"));
     }
 }
