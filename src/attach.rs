@@ -2,7 +2,8 @@
 //! arch's syscall wrapper (libbpf `ksyscall`), which kernels built without
 //! CONFIG_KPROBES cannot do; there the `syscalls/sys_enter_<name>` tracepoint carries
 //! the same arguments. Each program ships both bodies; user space loads what the mode
-//! needs and attaches one, saying on stderr which.
+//! needs and attaches one, saying on stderr which. The decision lives here; the attach
+//! calls themselves stay in each program's `main` (passed to [`syscall_entry`]).
 
 use std::fmt;
 use std::path::Path;
@@ -79,22 +80,21 @@ pub fn select_autoload(
     tracepoint.set_autoload(t);
 }
 
-/// Attaches `kprobe` as `ksyscall/<syscall>` or `tracepoint` to
-/// `syscalls/sys_enter_<syscall>` as `mode` says, and tells on stderr which one was used
-/// (and why, when auto fell back). `prog` names the binary in that line.
-pub fn attach_syscall_entry(
+/// The kprobe-or-tracepoint decision for a syscall entry, with the attach calls left
+/// to the caller (so a program's `main` shows them): runs `kprobe` (the book's
+/// `attach_kprobe`, libbpf `attach_ksyscall`) or `tracepoint` (`syscalls/sys_enter_<name>`)
+/// as `mode` says, falls back to the tracepoint in `auto` when kprobes are missing or
+/// fail, and tells on stderr which one was used (and why, when auto fell back). `prog`
+/// names the binary in that line.
+pub fn syscall_entry(
     prog: &str,
     mode: AttachMode,
     syscall: &str,
-    kprobe: &ProgramMut,
-    tracepoint: &ProgramMut,
+    kprobe: impl FnOnce() -> libbpf_rs::Result<Link>,
+    tracepoint: impl FnOnce() -> Result<Link>,
 ) -> Result<(Link, AttachPoint)> {
     let tp = |why: Option<String>| -> Result<(Link, AttachPoint)> {
-        let link = self::tracepoint(
-            tracepoint,
-            TracepointCategory::Syscalls,
-            &format!("sys_enter_{syscall}"),
-        )?;
+        let link = tracepoint()?;
         let point = AttachPoint::Tracepoint(syscall.to_string());
         match why {
             Some(why) => eprintln!("{prog}: {why}; attached to {point} instead"),
@@ -103,8 +103,7 @@ pub fn attach_syscall_entry(
         Ok((link, point))
     };
     let kp = || -> Result<(Link, AttachPoint)> {
-        let link = kprobe
-            .attach_ksyscall(false, syscall)
+        let link = kprobe()
             .map_err(|e| attach_error(format!("attaching kprobe (ksyscall/{syscall}): {e}")))?;
         let point = AttachPoint::Ksyscall(syscall.to_string());
         eprintln!("{prog}: attached to {point}");
@@ -117,6 +116,27 @@ pub fn attach_syscall_entry(
         )),
         AttachMode::Kprobe => kp(),
         AttachMode::Auto if !kprobes_available() => tp(Some("kernel has no kprobes".into())),
-        AttachMode::Auto => kp().or_else(|e| tp(Some(format!("{e:#}")))),
+        AttachMode::Auto => match kp() {
+            Ok(done) => Ok(done),
+            Err(e) => tp(Some(format!("{e:#}"))),
+        },
     }
+}
+
+/// Mounts tracefs now if `mode` may end up on the tracepoint `category/name`, failing
+/// with the error the attach would give. For programs that set up a perf buffer
+/// before attaching (so no early sample is lost): without it, a missing tracefs would
+/// surface as a perf buffer error instead of the attach error that explains it.
+pub fn tracefs_before_setup(
+    mode: AttachMode,
+    category: TracepointCategory,
+    name: &str,
+) -> Result<()> {
+    if mode == AttachMode::Kprobe || (mode == AttachMode::Auto && kprobes_available()) {
+        return Ok(());
+    }
+    let what = format!("tracepoint {}/{name}", category.as_ref());
+    crate::tracefs::ensure()
+        .map(drop)
+        .map_err(|e| anyhow!("attaching to {what}: {e:#}"))
 }

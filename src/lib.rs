@@ -1,9 +1,9 @@
-//! Everything the book's programs and `execsnoop` share: privilege and kernel-feature
-//! checks, attach with fallback, the trace_pipe reader, signal handling, libbpf log
-//! routing, and output helpers. Each binary in `src/bin/` stays a thin `main`.
+//! What the book's programs and `execsnoop` share and what is not the book's lesson:
+//! privilege and kernel-feature checks, the kprobe-or-tracepoint decision, tracefs and
+//! the trace_pipe reader, signal handling, libbpf log routing, output helpers. Each book
+//! program's user side is one file in `src/bin/`, whose `main` shows the book's steps.
 
 pub mod attach;
-pub mod book;
 pub mod btf;
 pub mod cli;
 pub mod cstring;

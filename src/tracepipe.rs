@@ -1,10 +1,12 @@
 //! Reading `bpf_printk` output back from tracefs `trace_pipe`.
 //!
-//! trace_pipe is ONE stream for the whole machine, and reading it consumes lines: two
-//! readers (two of our programs, or `cat trace_pipe` in another terminal) split the
-//! lines between them, and recent kernels (seen on 6.18) refuse a second reader with
-//! EBUSY, which we turn into a one-line explanation. Programs therefore print only the lines whose message is one
-//! their own BPF code writes (see [`TraceLine::message`]), unless asked for all.
+//! trace_pipe is ONE stream for the whole machine, and reading it consumes lines.
+//! Kernels with the 2023 "pipe_cpumask" change (6.5+, and the stable kernels since
+//! September 2023: every kernel of our matrix) refuse a second reader with EBUSY, which
+//! we turn into a one-line explanation; older kernels let two readers split the lines
+//! between them (docs/book.md, "Two trace_pipe readers"). Programs therefore print only
+//! the lines whose message is one their own BPF code writes (see
+//! [`TraceLine::message`]), unless asked for all.
 
 use std::fs::File;
 use std::io::{self, Read};

@@ -76,3 +76,33 @@ fn hello_buffer_exits_0_when_stdout_closes() {
         exec_true(None);
     });
 }
+
+/// Exercise 1: `--odd-even` makes the message "Odd pid" or "Even pid" by the pid that
+/// called execve; the test's own children show both.
+#[test]
+fn hello_buffer_odd_even_message_follows_own_pid() {
+    require_root();
+    let mut p = Proc::spawn("hello-buffer", &["--odd-even"]);
+    wait_attached(&p);
+    let comm = thread_comm();
+    let mut seen = [false; 2];
+    for _ in 0..40 {
+        let pid = exec_true(None);
+        let msg = ["Even pid", "Odd pid"][(pid % 2) as usize];
+        let want = format!("{pid} 0 {comm} {msg}");
+        if p.wait_line(Duration::from_secs(2), |l| l == want).is_some() {
+            seen[(pid % 2) as usize] = true;
+        }
+        if seen == [true, true] {
+            break;
+        }
+    }
+    assert_eq!(
+        seen,
+        [true, true],
+        "even/odd lines for own children; stderr {:?}; last {:?}",
+        p.stderr(),
+        p.seen().iter().rev().take(5).collect::<Vec<_>>()
+    );
+    stop_cleanly(&mut p);
+}

@@ -7,7 +7,6 @@ use std::mem::MaybeUninit;
 use std::time::Duration;
 
 use common::*;
-use lebpf::book::hello_func::syscall_of;
 use lebpf::skel::hello_func::HelloFuncSkelBuilder;
 use lebpf::syscalls::SyscallTable;
 use lebpf::tracepipe::parse_line;
@@ -67,7 +66,8 @@ fn hello_func_prints_syscall_numbers() {
         // SAFETY: getppid cannot fail.
         unsafe { libc::getppid() };
         found = p.wait_line(Duration::from_secs(1), |l| {
-            syscall_of(l) == Some(getppid) && parse_line(l).is_some_and(|t| t.pid == tid)
+            parse_line(l)
+                .is_some_and(|t| t.pid == tid && t.message == format!("Syscall: {getppid}"))
         });
         if found.is_some() {
             break;

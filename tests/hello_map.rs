@@ -6,11 +6,19 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use lebpf::book::hello_map::parse_counts;
 
-/// A uid no other process on the machine runs as: its count is the test's alone.
-fn own_uid() -> u32 {
-    60000 + std::process::id() % 5000
+/// The book's line, `ID {uid}: {count}` and a TAB per entry, read back.
+fn parse_counts(line: &str) -> Option<Vec<(u64, u64)>> {
+    if line.is_empty() {
+        return Some(Vec::new());
+    }
+    let body = line.strip_suffix('\t')?;
+    body.split('\t')
+        .map(|item| {
+            let (uid, count) = item.strip_prefix("ID ")?.split_once(": ")?;
+            Some((uid.parse().ok()?, count.parse().ok()?))
+        })
+        .collect()
 }
 
 fn count_of(line: &str, uid: u32) -> u64 {
@@ -128,4 +136,100 @@ fn hello_map_without_privilege_says_so_and_exits_1() {
 fn hello_map_exits_0_when_stdout_closes() {
     require_root();
     assert_exits_0_when_stdout_closes("hello-map", &[], || {});
+}
+
+/// A thread of the test switches to `uid` (raw setresuid changes only that thread) and
+/// makes `opens` openat calls and `writes` write calls, nothing else counted.
+fn opens_and_writes_as(uid: u32, opens: usize, writes: usize) {
+    // SAFETY: plain syscalls on valid buffers; the fd is opened (as root) and closed here.
+    let fd = unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_WRONLY) };
+    assert!(fd >= 0);
+    std::thread::spawn(move || unsafe {
+        assert_eq!(libc::syscall(libc::SYS_setresuid, uid, uid, uid), 0);
+        for _ in 0..opens {
+            let f = libc::syscall(libc::SYS_openat, libc::AT_FDCWD, c"/dev/null".as_ptr(), 0);
+            assert!(f >= 0);
+            libc::syscall(libc::SYS_close, f);
+        }
+        for _ in 0..writes {
+            assert_eq!(libc::syscall(libc::SYS_write, fd, c"x".as_ptr(), 1), 1);
+        }
+    })
+    .join()
+    .unwrap();
+    unsafe { libc::close(fd) };
+}
+
+/// Exercise 2, first half: one program attached to execve, openat and write.
+#[test]
+fn hello_map_counts_several_syscalls_with_one_program() {
+    require_root();
+    let (mut p, n) = own_count(&["--syscall", "execve,openat,write"], |uid| {
+        opens_and_writes_as(uid, 3, 4)
+    });
+    assert_eq!(
+        n, 7,
+        "the test's uid made exactly 3 openat and 4 write calls"
+    );
+    assert_eq!(
+        p.stderr()
+            .iter()
+            .filter(|l| l.starts_with("hello-map: ") && l.contains("attached to"))
+            .count(),
+        3,
+        "{:?}",
+        p.stderr()
+    );
+    stop_cleanly(&mut p);
+}
+
+/// Exercise 2, second half: a program per syscall, all counting into one map.
+#[test]
+fn hello_map_separate_programs_share_the_map() {
+    require_root();
+    let (mut p, n) = own_count(&["--separate-programs"], |uid| {
+        opens_and_writes_as(uid, 2, 5)
+    });
+    assert_eq!(
+        n, 7,
+        "the test's uid made exactly 2 openat and 5 write calls"
+    );
+    assert!(p.stderr().iter().any(|l| l.contains("one program each")));
+    stop_cleanly(&mut p);
+}
+
+/// Exercise 5: counts per syscall on the whole machine, names beside numbers. The
+/// test makes 500 getppid calls; the count for getppid rises by at least that.
+#[test]
+fn hello_map_by_syscall_counts_each_syscall() {
+    require_root();
+    let table = lebpf::syscalls::SyscallTable::host().unwrap();
+    let nr = table.number("getppid").unwrap();
+    let key = format!("ID {nr} (getppid): ");
+    let count = |l: &str| -> u64 {
+        l.split('\t')
+            .find_map(|e| e.strip_prefix(&key))
+            .map_or(0, |n| n.parse().unwrap())
+    };
+    let mut p = Proc::spawn("hello-map", &["--by-syscall"]);
+    wait_attached(&p);
+    let before = p
+        .wait_line(Duration::from_secs(10), |_| true)
+        .expect("first line");
+    for _ in 0..500 {
+        // SAFETY: getppid has no arguments and cannot fail.
+        unsafe { libc::syscall(libc::SYS_getppid) };
+    }
+    p.wait_line(Duration::from_secs(10), |_| true)
+        .expect("second line");
+    let after = p
+        .wait_line(Duration::from_secs(10), |_| true)
+        .expect("third line");
+    assert!(
+        count(&after) >= count(&before) + 500,
+        "getppid count {} -> {}: {after:?}",
+        count(&before),
+        count(&after)
+    );
+    stop_cleanly(&mut p);
 }

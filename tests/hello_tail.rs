@@ -41,13 +41,23 @@ fn timer_create_delete() {
 
 #[test]
 fn hello_tail_prints_exec_and_timer_lines() {
-    require_root();
-    let mut p = Proc::spawn("hello-tail", &[]);
-    let attached = wait_attached(&p);
-    assert!(
-        attached.starts_with("hello-tail: attached to raw tracepoint sys_enter"),
-        "{attached}"
+    exec_and_timer_lines(&[], "hello-tail: attached to raw tracepoint sys_enter (");
+}
+
+/// Exercise 4: `--auto-attach` attaches `hello` by its section name alone.
+#[test]
+fn hello_tail_auto_attach_prints_exec_and_timer_lines() {
+    exec_and_timer_lines(
+        &["--auto-attach"],
+        "hello-tail: attached to raw tracepoint sys_enter, by section name (",
     );
+}
+
+fn exec_and_timer_lines(args: &[&str], attached_line: &str) {
+    require_root();
+    let mut p = Proc::spawn("hello-tail", args);
+    let attached = wait_attached(&p);
+    assert!(attached.starts_with(attached_line), "{attached}");
 
     // The child calls execve: its pid is on the line.
     let mut line = None;

@@ -14,11 +14,10 @@ use anyhow::{anyhow, bail, Context, Result};
 use clap::Parser;
 use libbpf_rs::skel::{OpenSkel, SkelBuilder};
 
-use lebpf::book::hello_func::syscall_of;
 use lebpf::cli;
 use lebpf::inspect::{call_evidence, describe};
 use lebpf::skel::hello_func::HelloFuncSkelBuilder;
-use lebpf::tracepipe::TracePipe;
+use lebpf::tracepipe::{parse_line, TracePipe};
 
 const PROG: &str = "hello-func";
 
@@ -46,6 +45,15 @@ struct Args {
     verbose: bool,
 }
 
+/// The syscall number of one of our `Syscall: %d` trace lines.
+fn syscall_of(line: &str) -> Option<i64> {
+    parse_line(line)?
+        .message
+        .strip_prefix("Syscall: ")?
+        .parse()
+        .ok()
+}
+
 fn main() -> ExitCode {
     let args = Args::parse();
     cli::run(PROG, || run(args))
@@ -53,6 +61,7 @@ fn main() -> ExitCode {
 
 fn run(args: Args) -> Result<()> {
     let stop = cli::prepare(args.verbose)?;
+    // Book: bpftool prog load hello-func.bpf.o /sys/fs/bpf/hello
     let mut storage = MaybeUninit::uninit();
     let mut open = HelloFuncSkelBuilder::default()
         .open(&mut storage)
@@ -76,6 +85,7 @@ fn run(args: Args) -> Result<()> {
     }
 
     let mut pipe = TracePipe::open()?;
+    // Not in the book (it only loads): SEC("raw_tp/sys_enter") names the tracepoint.
     let _link = skel
         .progs
         .hello
@@ -90,4 +100,17 @@ fn run(args: Args) -> Result<()> {
         }
         Ok(true)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn picks_our_lines() {
+        let l = "          <...>-31  [001] ...21  10.5: bpf_trace_printk: Syscall: 110";
+        assert_eq!(syscall_of(l), Some(110));
+        let l = "          bash-31  [001] ...21  10.5: bpf_trace_printk: Hello World!";
+        assert_eq!(syscall_of(l), None);
+    }
 }

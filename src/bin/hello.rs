@@ -10,8 +10,9 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::Parser;
 use libbpf_rs::skel::{OpenSkel, SkelBuilder};
+use libbpf_rs::TracepointCategory::Syscalls;
 
-use lebpf::attach::{attach_syscall_entry, select_autoload, AttachMode};
+use lebpf::attach::{self, select_autoload, AttachMode};
 use lebpf::cli;
 use lebpf::skel::hello::HelloSkelBuilder;
 use lebpf::tracepipe::{parse_line, TracePipe};
@@ -48,6 +49,7 @@ fn main() -> ExitCode {
 
 fn run(args: Args) -> Result<()> {
     let stop = cli::prepare(args.verbose)?;
+    // Book: b = BPF(text=program)
     let mut storage = MaybeUninit::uninit();
     let mut open = HelloSkelBuilder::default()
         .open(&mut storage)
@@ -55,13 +57,16 @@ fn run(args: Args) -> Result<()> {
     select_autoload(args.attach, &mut open.progs.hello, &mut open.progs.hello_tp);
     let skel = open.load().context("loading the BPF program")?;
     let mut pipe = TracePipe::open()?;
-    let (_link, _point) = attach_syscall_entry(
+    let (_link, _) = attach::syscall_entry(
         PROG,
         args.attach,
         "execve",
-        &skel.progs.hello,
-        &skel.progs.hello_tp,
+        // Book: b.attach_kprobe(event=b.get_syscall_fnname("execve"), fn_name="hello")
+        || skel.progs.hello.attach_ksyscall(false, "execve"),
+        // Not in the book: kernels without kprobes.
+        || attach::tracepoint(&skel.progs.hello_tp, Syscalls, "sys_enter_execve"),
     )?;
+    // Book: b.trace_print()
     let mut out = std::io::stdout().lock();
     pipe.for_each_line(&stop, |line| {
         if args.all_lines || parse_line(line).is_some_and(|t| t.message == "Hello World!") {

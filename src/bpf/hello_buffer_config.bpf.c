@@ -4,7 +4,7 @@
  * perf buffer, where message is the per-uid text from the my_config hash map, else
  * the global "Hello World".
  *
- * CO-RE: BPF_KSYSCALL reads the syscall arguments out of the wrapper's pt_regs with
+ * CO-RE: BPF_KPROBE_SYSCALL reads the syscall arguments out of the wrapper's pt_regs with
  * BPF_CORE_READ on kernels whose syscalls go through such wrappers, and every field
  * access on a vmlinux.h type (ctx->args[0] below) is relocated by libbpf at load time
  * (vmlinux.h marks its structs preserve_access_index), so this one object runs on
@@ -58,10 +58,9 @@ static __always_inline int send_event(void *ctx, const char *pathname)
 	return 0;
 }
 
-/* Book: SEC("ksyscall/execve") int BPF_KPROBE_SYSCALL(hello, const char *pathname);
- * BPF_KSYSCALL is the current name of the same macro. */
+/* Book: the same section and macro (libbpf also calls it BPF_KSYSCALL). */
 SEC("ksyscall/execve")
-int BPF_KSYSCALL(hello, const char *pathname)
+int BPF_KPROBE_SYSCALL(hello, const char *pathname)
 {
 	return send_event(ctx, pathname);
 }
