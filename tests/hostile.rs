@@ -116,7 +116,7 @@ fn is_dangerous(c: char) -> bool {
     (c as u32) < 0x20
         || c == '\u{7f}'
         || ('\u{80}'..='\u{9f}').contains(&c)
-        || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
+        || matches!(c, '\u{200b}'..='\u{200f}' | '\u{2060}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
 }
 
 fn bytes() -> impl Strategy<Value = Vec<u8>> {

@@ -9,11 +9,14 @@ use std::fmt::Write as _;
 /// True for characters that are printable by code point but can still reorder or hide
 /// text on a terminal: C1 controls (0x9b is an 8-bit CSI), bidi overrides and
 /// isolates (U+202A-202E, U+2066-2069, the "Trojan Source" trick), the invisible
-/// direction marks, and line/paragraph separators.
+/// direction marks, the zero-width characters (U+200B-200D, U+2060, U+FEFF: `r\u{200b}m`
+/// looks like `rm`; an emoji joined with U+200D shows as its parts with the joiner
+/// escaped), and line/paragraph separators.
 fn is_sneaky(c: char) -> bool {
     matches!(c,
         '\u{80}'..='\u{9f}'
-        | '\u{200e}' | '\u{200f}'
+        | '\u{200b}'..='\u{200f}'
+        | '\u{2060}'
         | '\u{2028}' | '\u{2029}'
         | '\u{202a}'..='\u{202e}'
         | '\u{2066}'..='\u{2069}'
@@ -146,6 +149,11 @@ mod tests {
     fn c1_and_bidi_controls_are_escaped() {
         assert_eq!(escape_text("x\u{9b}31m".as_bytes(), false), "x\\u{009b}31m");
         assert_eq!(escape_text("a\u{202e}b".as_bytes(), false), "a\\u{202e}b");
+        assert_eq!(escape_text("r\u{200b}m".as_bytes(), false), "r\\u{200b}m");
+        assert_eq!(
+            escape_text("a\u{200d}b\u{2060}".as_bytes(), false),
+            "a\\u{200d}b\\u{2060}"
+        );
     }
 
     #[test]
