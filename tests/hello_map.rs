@@ -32,7 +32,7 @@ fn count_of(line: &str, uid: u32) -> u64 {
 /// Starts hello-map with `args`, runs `trigger` (which makes events as [`own_uid`]),
 /// and returns the program and the own uid's count from the first line printed after
 /// the trigger ended (hello-map prints every 2 s).
-fn own_count(args: &[&str], trigger: impl Fn(u32)) -> (Proc, u64) {
+fn own_count(args: &[&str], at_least: u64, trigger: impl Fn(u32)) -> (Proc, u64) {
     let uid = own_uid();
     let mut p = Proc::spawn("hello-map", args);
     wait_attached(&p);
@@ -45,12 +45,19 @@ fn own_count(args: &[&str], trigger: impl Fn(u32)) -> (Proc, u64) {
         "uid {uid} counted before the test: {before:?}"
     );
     trigger(uid);
-    // The line being built during the trigger may miss the end of it: take the next.
-    p.wait_line(Duration::from_secs(10), |_| true)
-        .unwrap_or_else(|| panic!("no line after the trigger; stderr: {:?}", p.stderr()));
+    // Lines printed while the trigger ran (several, on a slow machine) are still queued:
+    // read on until the count reaches what the trigger made at least, then take one
+    // more line, printed a tick (2 s) after that, so a late or double count shows.
+    let reached = p.wait_line(Duration::from_secs(30), |l| count_of(l, uid) >= at_least);
+    assert!(
+        reached.is_some(),
+        "the count for uid {uid} stayed below the {at_least} the test made; last lines {:?}; stderr: {:?}",
+        p.seen().iter().rev().take(3).collect::<Vec<_>>(),
+        p.stderr()
+    );
     let after = p
         .wait_line(Duration::from_secs(10), |_| true)
-        .unwrap_or_else(|| panic!("no second line after the trigger; stderr: {:?}", p.stderr()));
+        .unwrap_or_else(|| panic!("no line after the count settled; stderr: {:?}", p.stderr()));
     assert!(after.ends_with('\t'), "{after:?}");
     (p, count_of(&after, uid))
 }
@@ -64,7 +71,7 @@ fn execs_as(uid: u32, n: usize) {
 #[test]
 fn hello_map_counts_execs_per_uid() {
     require_root();
-    let (mut p, n) = own_count(&["--attach", "tracepoint"], |uid| execs_as(uid, 5));
+    let (mut p, n) = own_count(&["--attach", "tracepoint"], 5, |uid| execs_as(uid, 5));
     assert_eq!(n, 5, "the test's uid made exactly 5 execs");
     assert!(
         p.stderr()
@@ -79,7 +86,7 @@ fn hello_map_counts_execs_per_uid() {
 #[test]
 fn hello_map_default_attach_counts_execs_per_uid() {
     require_root();
-    let (mut p, n) = own_count(&[], |uid| execs_as(uid, 3));
+    let (mut p, n) = own_count(&[], 3, |uid| execs_as(uid, 3));
     assert_eq!(n, 3, "the test's uid made exactly 3 execs");
     stop_cleanly(&mut p);
 }
@@ -91,7 +98,7 @@ fn hello_map_kprobe_counts_execs() {
         skip("kernel has no kprobes (CONFIG_KPROBES off)");
         return;
     }
-    let (mut p, n) = own_count(&["--attach", "kprobe"], |uid| execs_as(uid, 5));
+    let (mut p, n) = own_count(&["--attach", "kprobe"], 5, |uid| execs_as(uid, 5));
     assert_eq!(n, 5, "the test's uid made exactly 5 execs");
     stop_cleanly(&mut p);
 }
@@ -102,7 +109,7 @@ fn hello_map_kprobe_counts_execs() {
 #[test]
 fn hello_map_all_syscalls_counts_every_syscall() {
     require_root();
-    let (mut p, n) = own_count(&["--all-syscalls"], |uid| {
+    let (mut p, n) = own_count(&["--all-syscalls"], 500, |uid| {
         std::thread::spawn(move || {
             // SAFETY: raw syscalls; this thread never returns to root and just exits.
             unsafe {
@@ -164,7 +171,7 @@ fn opens_and_writes_as(uid: u32, opens: usize, writes: usize) {
 #[test]
 fn hello_map_counts_several_syscalls_with_one_program() {
     require_root();
-    let (mut p, n) = own_count(&["--syscall", "execve,openat,write"], |uid| {
+    let (mut p, n) = own_count(&["--syscall", "execve,openat,write"], 7, |uid| {
         opens_and_writes_as(uid, 3, 4)
     });
     assert_eq!(
@@ -187,7 +194,7 @@ fn hello_map_counts_several_syscalls_with_one_program() {
 #[test]
 fn hello_map_separate_programs_share_the_map() {
     require_root();
-    let (mut p, n) = own_count(&["--separate-programs"], |uid| {
+    let (mut p, n) = own_count(&["--separate-programs"], 7, |uid| {
         opens_and_writes_as(uid, 2, 5)
     });
     assert_eq!(
