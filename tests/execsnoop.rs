@@ -118,40 +118,6 @@ fn summary_count(summary: &str, suffix: &str) -> Option<usize> {
         .and_then(|n| n.parse().ok())
 }
 
-/// A cgroup v2 directory of one test. Execs made with `exectrigger --cgroup DIR` are in
-/// it, and `execsnoop -c DIR` filters in the kernel on it: every event, loss and
-/// untracked failure such an execsnoop counts is the test's own, so its summary can
-/// be compared with what the test made, exactly. Made in [`cgroup2_root`] (mounted by
-/// the test when the machine has no cgroup2 hierarchy).
-struct TestCgroup {
-    dir: std::path::PathBuf,
-}
-
-impl TestCgroup {
-    fn new(tag: &str) -> TestCgroup {
-        let dir = cgroup2_root().join(format!("lebpf-{tag}-{}", std::process::id()));
-        std::fs::create_dir_all(&dir)
-            .unwrap_or_else(|e| panic!("create cgroup {}: {e}", dir.display()));
-        TestCgroup { dir }
-    }
-
-    fn path(&self) -> &str {
-        self.dir.to_str().unwrap()
-    }
-}
-
-impl Drop for TestCgroup {
-    fn drop(&mut self) {
-        // The last processes may still be on their way out: retry a little.
-        for _ in 0..50 {
-            if std::fs::remove_dir(&self.dir).is_ok() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
 /// The token of a text line or the element of a JSON args array that starts with
 /// `prefix` (the per-exec marker).
 fn marker_in(line: &str, prefix: &str) -> Option<String> {

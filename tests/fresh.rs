@@ -94,7 +94,7 @@ fn every_tracefs_program_mounts_it_and_delivers_an_event() {
 #[test]
 fn tracefs_not_readable_says_which_capability() {
     require_root();
-    let _p = (ParanoidGuard::current() > 2).then(|| ParanoidGuard::set(2));
+    let _p = ParanoidGuard::at_most_2();
     lebpf::tracefs::ensure().expect("mount tracefs as root");
     for (name, args) in [
         ("hello-map", &["--attach", "tracepoint"][..]),
@@ -126,7 +126,7 @@ fn tracepoint_without_tracefs_and_without_cap_sys_admin_says_what_to_run() {
     require_root();
     // Debian's kernels default to perf_event_paranoid=3, where CAP_PERFMON cannot open
     // the perf buffer some of these set up before attaching (tests/privilege.rs).
-    let _p = (ParanoidGuard::current() > 2).then(|| ParanoidGuard::set(2));
+    let _p = ParanoidGuard::at_most_2();
     assert!(lebpf::tracefs::find().is_none());
     for (name, args) in [
         ("hello-map", &["--attach", "tracepoint"][..]),

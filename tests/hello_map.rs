@@ -7,28 +7,6 @@ use std::time::Duration;
 
 use common::*;
 
-/// The book's line, `ID {uid}: {count}` and a TAB per entry, read back.
-fn parse_counts(line: &str) -> Option<Vec<(u64, u64)>> {
-    if line.is_empty() {
-        return Some(Vec::new());
-    }
-    let body = line.strip_suffix('\t')?;
-    body.split('\t')
-        .map(|item| {
-            let (uid, count) = item.strip_prefix("ID ")?.split_once(": ")?;
-            Some((uid.parse().ok()?, count.parse().ok()?))
-        })
-        .collect()
-}
-
-fn count_of(line: &str, uid: u32) -> u64 {
-    let counts = parse_counts(line).unwrap_or_else(|| panic!("bad line {line:?}"));
-    counts
-        .iter()
-        .find(|(u, _)| *u == u64::from(uid))
-        .map_or(0, |(_, c)| *c)
-}
-
 /// Starts hello-map with `args`, runs `trigger` (which makes events as [`own_uid`]),
 /// and returns the program and the own uid's count from the first line printed after
 /// the trigger ended (hello-map prints every 2 s).

@@ -19,12 +19,6 @@ use std::time::Duration;
 use caps::*;
 use common::*;
 
-/// CAP_PERFMON is enough for perf_event_open only up to paranoid level 2; Debian's
-/// kernels default to 3 (tested separately below).
-fn paranoid_at_most_2() -> Option<ParanoidGuard> {
-    (ParanoidGuard::current() > 2).then(|| ParanoidGuard::set(2))
-}
-
 /// The operator's step: tracefs mounted (by root) before the unprivileged run.
 fn mount_tracefs_as_root() {
     lebpf::tracefs::ensure().expect("mounting tracefs as root");
@@ -33,7 +27,7 @@ fn mount_tracefs_as_root() {
 #[test]
 fn every_program_delivers_an_event_with_cap_bpf_and_cap_perfmon() {
     require_root();
-    let _p = paranoid_at_most_2();
+    let _p = ParanoidGuard::at_most_2();
     mount_tracefs_as_root();
     let base = [CAP_BPF, CAP_PERFMON];
     let tracefs = [CAP_BPF, CAP_PERFMON, CAP_DAC_READ_SEARCH];

@@ -127,20 +127,6 @@ fn entries(fd: i32) -> usize {
     }
 }
 
-/// A cgroup v2 directory of the test's own (see tests/execsnoop.rs).
-struct TestCgroup(std::path::PathBuf);
-
-impl Drop for TestCgroup {
-    fn drop(&mut self) {
-        for _ in 0..50 {
-            if std::fs::remove_dir(&self.0).is_ok() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
 /// What the storm's output showed, by kind of exec.
 #[derive(Default, Debug)]
 struct Seen {
@@ -161,9 +147,8 @@ fn five_minute_exec_storm_memory_flat_nothing_silent_json_valid() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(300);
     let m = format!("lebpfmk-soak-{}", std::process::id());
-    let cg = TestCgroup(cgroup2_root().join(format!("lebpf-soak-{}", std::process::id())));
-    std::fs::create_dir_all(&cg.0).expect("create the test cgroup");
-    let cgp = cg.0.to_str().unwrap().to_string();
+    let cg = TestCgroup::new("soak");
+    let cgp = cg.path().to_string();
     let mut child = Command::new(bin("execsnoop"))
         .args(["--json", "-x", "-c", &cgp])
         .stdin(Stdio::null())

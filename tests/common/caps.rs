@@ -97,6 +97,12 @@ impl ParanoidGuard {
         ParanoidGuard { old }
     }
 
+    /// Lowers perf_event_paranoid to 2 for the guard's life when it is above (Debian's
+    /// kernels default to 3, where CAP_PERFMON cannot open perf events); None otherwise.
+    pub fn at_most_2() -> Option<ParanoidGuard> {
+        (Self::current() > 2).then(|| Self::set(2))
+    }
+
     pub fn current() -> i32 {
         std::fs::read_to_string(PARANOID)
             .expect("read perf_event_paranoid")
