@@ -10,7 +10,7 @@ use crate::skel::execsnoop::types::{execsnoop_flags, execsnoop_kind};
 
 /// Size of the fixed header (`sizeof(struct execsnoop_event)`); a unit test checks it
 /// against the skeleton's copy of the struct.
-pub const HEADER_LEN: usize = 72;
+pub const HEADER_LEN: usize = 136;
 const COMM_OFF: usize = 56;
 const COMM_LEN: usize = 16;
 

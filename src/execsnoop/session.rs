@@ -306,6 +306,8 @@ pub fn run(args: Args) -> Result<()> {
             .as_deref_mut()
             .ok_or_else(|| anyhow!("BPF object has no .rodata"))?;
         ro.targ_uid = args.uid.unwrap_or(u32::MAX);
+        ro.targ_ppid = args.ppid.unwrap_or(0);
+        ro.want_paths = args.paths;
         ro.filter_cgroup = cgroup.is_some();
         ro.trace_failures = args.fails;
         ro.use_ringbuf = !use_perf;
