@@ -4,8 +4,12 @@ use std::path::PathBuf;
 
 use clap::Parser;
 
-/// Most argument bytes one event can carry (the kernel's scratch area, minus one).
-pub const MAX_CAPTURE: usize = 32767;
+use crate::skel::execsnoop::types::execsnoop_limits;
+
+/// Most argument bytes one event can carry (the kernel's EXECSNOOP_ARGS_CAP, minus one:
+/// the capture is masked with ARGS_CAP - 1). `--arg-size`'s help says the number: a
+/// test checks it.
+pub const MAX_CAPTURE: usize = execsnoop_limits::EXECSNOOP_ARGS_CAP.0 as usize - 1;
 
 /// Trace exec() calls on the whole machine, one line per exec.
 ///
@@ -193,6 +197,21 @@ mod tests {
             one_line_error(&e).contains("'abc'"),
             "{}",
             one_line_error(&e)
+        );
+    }
+
+    #[test]
+    fn help_states_the_kernel_capture_limit() {
+        use clap::CommandFactory;
+        let cmd = Args::command();
+        let arg = cmd
+            .get_arguments()
+            .find(|a| a.get_long() == Some("arg-size"))
+            .unwrap();
+        let help = arg.get_help().unwrap().to_string();
+        assert!(
+            help.contains(&format!("at most {MAX_CAPTURE} bytes")),
+            "{help}"
         );
     }
 
