@@ -16,7 +16,7 @@
 
 use lebpf::execsnoop::escape::{escape_text, json_text};
 use lebpf::execsnoop::event::{encode_sample, set_comm, ExecEvent, ExecKind, Limits};
-use lebpf::execsnoop::format::{json_line, text_line, truncation_marker, Columns, Times};
+use lebpf::execsnoop::format::{json_line, text_line, truncation_marker, Columns, Context, Times};
 use lebpf::skel::execsnoop::types::execsnoop_event;
 use proptest::prelude::*;
 
@@ -301,7 +301,7 @@ proptest! {
         let cols = Columns { time: false, timestamp: true, uid: false, quote };
         let (mut line, mut js) = (String::new(), String::new());
         text_line(&e, &shown, &t, cols, &times, &mut line);
-        json_line(&e, &shown, &t, &times, &mut js);
+        json_line(&e, &shown, &t, &times, &Context::default(), &mut js);
         prop_assert!(!line.chars().any(is_dangerous), "{:?}", line);
         let mut marker = String::new();
         truncation_marker(&t, &mut marker);
@@ -394,7 +394,7 @@ proptest! {
         }
 
         let mut js = String::new();
-        json_line(&e, &shown, &t, &times, &mut js);
+        json_line(&e, &shown, &t, &times, &Context::default(), &mut js);
         prop_assert!(!js.contains('\n'));
         let v: serde_json::Value = serde_json::from_str(&js).expect("valid JSON");
         let arr = v["args"].as_array().expect("args array");

@@ -174,6 +174,15 @@ impl<'a> ExecEvent<'a> {
         })
     }
 
+    /// The process's start time (ns since boot, the kernel's `start_ns` field).
+    ///
+    /// PLACEHOLDER until the kern branch's header (with `start_ns`) is merged: then
+    /// this returns `self.header.start_ns`. 0 keeps exec_id unique per boot meanwhile
+    /// (pid, tid and ts_ns already are), only not linkable to the process.
+    pub fn start_ns(&self) -> u64 {
+        0
+    }
+
     /// The program that runs: the interpreter for a script, else the filename.
     pub fn program(&self) -> &'a [u8] {
         if self.interp.is_empty() {

@@ -124,18 +124,39 @@ fn json_str(out: &mut String, bytes: &[u8], bytes_mode: bool) {
     out.push_str(&quoted);
 }
 
-/// One JSON object (no newline) into `out`. Fields are documented in the README.
+/// What user space adds to a JSON event: the host, the cgroup path and container.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Context<'a> {
+    pub hostname: &'a [u8],
+    pub boot_id: &'a str,
+    /// None when the cgroup id could not be resolved (gone already, no cgroup v2).
+    pub cgroup: Option<&'a [u8]>,
+    pub container_id: Option<&'a [u8]>,
+}
+
+/// The exec's id, unique on this boot: `<pid>-<tid>-<start_ns>-<ts_ns>`. (pid,
+/// start_ns) names the process across pid reuse; ts_ns (the event's kernel time)
+/// tells two execs of one process apart; tid two failed execs of one process's
+/// threads at the same nanosecond. With `boot_id`, unique in a fleet.
+pub fn exec_id(e: &ExecEvent<'_>, out: &mut String) {
+    let _ = write!(out, "{}-{}-{}-{}", e.pid, e.tid, e.start_ns(), e.ts_ns);
+}
+
+/// One JSON object (no newline) into `out`. Fields are documented in the README and
+/// in docs/execsnoop.schema.json.
 pub fn json_line(
     e: &ExecEvent<'_>,
     args: &[&[u8]],
     t: &Truncation,
     times: &Times<'_>,
+    ctx: &Context<'_>,
     out: &mut String,
 ) {
     out.clear();
     // One rule for the whole object: bytes mode for every string if any needs it.
-    let non_utf8 = [e.comm, e.filename, e.program()]
+    let non_utf8 = [e.comm, e.filename, e.program(), ctx.hostname]
         .iter()
+        .chain(ctx.cgroup.iter())
         .chain(args.iter())
         .any(|b| std::str::from_utf8(b).is_err());
     let kind = match e.kind {
@@ -175,10 +196,26 @@ pub fn json_line(
     }
     let _ = write!(
         out,
-        ",\"args_cut\":{},\"truncated\":{},\"non_utf8\":{non_utf8}}}",
+        ",\"args_cut\":{},\"truncated\":{},\"non_utf8\":{non_utf8}",
         t.args_cut,
         t.any()
     );
+    out.push_str(",\"exec_id\":\"");
+    exec_id(e, out);
+    out.push_str("\",\"hostname\":");
+    json_str(out, ctx.hostname, non_utf8);
+    out.push_str(",\"boot_id\":");
+    json_str(out, ctx.boot_id.as_bytes(), non_utf8);
+    out.push_str(",\"cgroup\":");
+    match ctx.cgroup {
+        Some(c) => json_str(out, c, non_utf8),
+        None => out.push_str("null"),
+    }
+    if let Some(id) = ctx.container_id {
+        out.push_str(",\"container_id\":");
+        json_str(out, id, non_utf8);
+    }
+    out.push('}');
 }
 
 /// Days since 1970-01-01 to (year, month, day), proleptic Gregorian calendar.
@@ -363,7 +400,13 @@ mod tests {
             since_start: 0.0,
             rfc3339: "2026-11-25T10:00:00.000000000Z",
         };
-        json_line(&e, &v, &t, &times, &mut out);
+        let ctx = Context {
+            hostname: b"h1",
+            boot_id: "b-1",
+            cgroup: Some(b"/system.slice/x.service"),
+            container_id: None,
+        };
+        json_line(&e, &v, &t, &times, &ctx, &mut out);
         let j: serde_json::Value = serde_json::from_str(&out).unwrap();
         assert_eq!(j["v"], 1);
         assert_eq!(j["event"], "exec");
@@ -383,6 +426,22 @@ mod tests {
         assert_eq!(j["truncated"], false);
         assert_eq!(j["non_utf8"], true);
         assert_eq!(j["time"], "2026-11-25T10:00:00.000000000Z");
+        assert_eq!(j["hostname"], "h1");
+        assert_eq!(j["boot_id"], "b-1");
+        assert_eq!(j["cgroup"], "/system.slice/x.service");
+        assert!(j.get("container_id").is_none());
+        let want = format!("100-101-{}-1000000000", e.start_ns());
+        assert_eq!(j["exec_id"], want.as_str());
+        // Unresolved cgroup: null; a container: its id.
+        let ctx = Context {
+            cgroup: None,
+            container_id: Some(b"abc"),
+            ..ctx
+        };
+        json_line(&e, &v, &t, &times, &ctx, &mut out);
+        let j: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert!(j["cgroup"].is_null());
+        assert_eq!(j["container_id"], "abc");
     }
 
     #[test]

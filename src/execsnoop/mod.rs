@@ -5,10 +5,12 @@
 //! ([`tracer`]); events through the ring or perf buffer ([`crate::events`]); decoding
 //! ([`event`]); filtering and counting ([`printer`]); escaping ([`escape`]) and line
 //! building ([`format`]); text or JSON, stdout and the run summary ([`output`]);
-//! event time to wall time ([`clock`]); and the session that wires them ([`run`]).
+//! event time to wall time ([`clock`]); host and cgroup context ([`context`]); and the
+//! session that wires them ([`run`]).
 
 pub mod args;
 pub mod clock;
+pub mod context;
 pub mod escape;
 pub mod event;
 pub mod format;

@@ -8,8 +8,9 @@ use std::io::{self, BufWriter, Write};
 use std::time::{Duration, Instant};
 
 use super::clock::WallClock;
+use super::context::{container_id, CgroupPaths, Host};
 use super::event::{ExecEvent, Truncation};
-use super::format::{self, Columns, Times, JSON_VERSION};
+use super::format::{self, Columns, Context, Times, JSON_VERSION};
 
 const PROG: &str = "execsnoop";
 
@@ -22,14 +23,14 @@ pub struct TextStyle {
     hms_sec: Option<i64>,
 }
 
-/// The JSON form: one object per line.
-#[derive(Debug, Default)]
+/// The JSON form: one object per line, with the host and cgroup context.
 pub struct JsonStyle {
     rfc: String,
+    pub host: Host,
+    pub cgroups: CgroupPaths,
 }
 
 /// Text or JSON lines.
-#[derive(Debug)]
 pub enum Style {
     Text(TextStyle),
     Json(JsonStyle),
@@ -64,7 +65,18 @@ impl Style {
     }
 
     pub fn json() -> Self {
-        Style::Json(JsonStyle::default())
+        Style::Json(JsonStyle {
+            rfc: String::new(),
+            host: Host::new(),
+            cgroups: CgroupPaths::new(),
+        })
+    }
+
+    /// Periodic upkeep between polls: the hostname may have changed.
+    pub fn tick(&mut self) {
+        if let Style::Json(j) = self {
+            j.host.refresh();
+        }
     }
 
     /// The header line (text only).
@@ -81,7 +93,7 @@ impl Style {
         e: &ExecEvent<'_>,
         args: &[&[u8]],
         t: &Truncation,
-        clock: &WallClock,
+        clock: &mut WallClock,
         out: &mut String,
     ) {
         let unix_ns = clock.unix_ns(e.ts_ns);
@@ -92,7 +104,14 @@ impl Style {
                     rfc3339: &j.rfc,
                     ..Default::default()
                 };
-                format::json_line(e, args, t, &times, out);
+                let cgroup = j.cgroups.path(e.cgroup_id);
+                let ctx = Context {
+                    hostname: &j.host.hostname,
+                    boot_id: &j.host.boot_id,
+                    cgroup: cgroup.as_deref(),
+                    container_id: cgroup.as_deref().and_then(container_id),
+                };
+                format::json_line(e, args, t, &times, &ctx, out);
             }
             Style::Text(s) => {
                 if s.cols.time {

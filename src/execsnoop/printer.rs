@@ -112,13 +112,19 @@ impl Printer {
             self.counts.truncated += 1;
         }
         let mut line = std::mem::take(&mut self.line);
-        self.style.event_line(&e, &args, &t, &self.clock, &mut line);
+        self.style
+            .event_line(&e, &args, &t, &mut self.clock, &mut line);
         let ok = self.sink.line(&line);
         self.line = line;
         if ok {
             self.counts.printed += 1;
         }
         ok
+    }
+
+    /// Periodic upkeep between polls (the hostname may change).
+    pub fn tick(&mut self) {
+        self.style.tick();
     }
 
     /// A stream record (JSON only; text mode reports on stderr alone).

@@ -205,7 +205,11 @@ fn poll_loop(
         }
         let got = printer.borrow().counts.events != seen_before;
         idle = !got;
-        printer.borrow_mut().sink.after_poll(got);
+        {
+            let mut p = printer.borrow_mut();
+            p.sink.after_poll(got);
+            p.tick();
+        }
         if got {
             // Let events gather before the next poll: a ring buffer only wakes its
             // reader for the first record after it caught up, so one wakeup then
