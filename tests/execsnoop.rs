@@ -14,6 +14,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::*;
+use lebpf::execsnoop::output::Summary;
 use serde_json::Value;
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -86,36 +87,34 @@ fn cols(line: &str) -> Vec<&str> {
     line.split_whitespace().collect()
 }
 
-/// Ends the tracer with SIGTERM and returns the summary line (asserting exit 0).
-fn stop(mut p: Proc) -> String {
+/// Ends the tracer with SIGTERM and returns its summary (asserting exit 0), parsed
+/// through the program's own definition.
+fn stop(mut p: Proc) -> Summary {
     let st = p
         .signal_and_wait(libc::SIGTERM, WAIT)
         .expect("execsnoop exits after SIGTERM");
     assert_eq!(st.code(), Some(0), "stderr: {:?}", p.stderr());
-    p.wait_stderr(" events, ", Duration::from_secs(2))
-        .unwrap_or_else(|| panic!("no summary; stderr: {:?}", p.stderr()))
+    summary_of(&p)
 }
 
 /// Like [`stop`], but keeps the Proc: every stdout line it printed is in `p.seen()`
 /// afterwards (read until the pipe closed).
-fn stop_keep(p: &mut Proc) -> String {
+fn stop_keep(p: &mut Proc) -> Summary {
     let st = p
         .signal_and_wait(libc::SIGTERM, WAIT)
         .expect("execsnoop exits after SIGTERM");
     assert_eq!(st.code(), Some(0), "stderr: {:?}", p.stderr());
     // Ends as soon as the reader thread saw the pipe close.
     p.collect_for(WAIT);
-    p.wait_stderr(" events, ", Duration::from_secs(2))
-        .unwrap_or_else(|| panic!("no summary; stderr: {:?}", p.stderr()))
+    summary_of(p)
 }
 
-/// The number before `suffix` in the summary line (`... , N suffix, ...`).
-fn summary_count(summary: &str, suffix: &str) -> Option<usize> {
-    summary
-        .trim_start_matches("execsnoop: ")
-        .split(", ")
-        .find_map(|p| p.strip_suffix(suffix))
-        .and_then(|n| n.parse().ok())
+/// The summary line of an ended execsnoop, parsed.
+fn summary_of(p: &Proc) -> Summary {
+    let line = p
+        .wait_stderr(" events, ", Duration::from_secs(2))
+        .unwrap_or_else(|| panic!("no summary; stderr: {:?}", p.stderr()));
+    Summary::parse(&line).unwrap_or_else(|| panic!("not a summary: {line}"))
 }
 
 /// The token of a text line or the element of a JSON args array that starts with
@@ -568,7 +567,7 @@ fn transport_shows_exec(flag: Option<&str>, want: &str) {
     text_line(&mut t, |l| l.contains(&m) && l.starts_with("true "));
     json_event(&mut j, |v| v["comm"] == "true" && has_arg(v, &m));
     let summary = stop(t);
-    assert!(summary.contains(" 0 lost"), "{summary}");
+    assert_eq!(summary.lost, 0, "{summary}");
     stop(j);
 }
 
@@ -647,9 +646,9 @@ fn burst(flag: Option<&str>) {
         twice.first(),
         foreign.len()
     );
-    assert_eq!(summary_count(&summary, " lost"), Some(0), "{summary}");
-    assert_eq!(summary_count(&summary, " events"), Some(n), "{summary}");
-    assert_eq!(summary_count(&summary, " printed"), Some(n), "{summary}");
+    assert_eq!(summary.lost, 0, "{summary}");
+    assert_eq!(summary.events, n as u64, "{summary}");
+    assert_eq!(summary.printed, n as u64, "{summary}");
 }
 
 #[test]
@@ -804,8 +803,7 @@ fn sigterm_exits_0_and_leaves_no_bpf_objects() {
         "our programs not found: {mine:?}"
     );
     assert!(mine.iter().any(|(_, n)| n == "exec_stats"), "{mine:?}");
-    let summary = stop(p);
-    assert!(summary.starts_with("execsnoop: "), "{summary}");
+    stop(p);
     let after: HashSet<u32> = bpf_objects(false)
         .into_iter()
         .chain(bpf_objects(true))
@@ -907,11 +905,8 @@ fn duration_ends_the_run_with_a_summary() {
         traced <= Duration::from_secs(SECS) + slack,
         "-d {SECS} still ran {traced:?} after it started tracing"
     );
-    let summary = p
-        .wait_stderr(" events, ", Duration::from_secs(2))
-        .unwrap_or_else(|| panic!("no summary: {:?}", p.stderr()));
-    assert!(summary.starts_with("execsnoop: "), "{summary}");
-    assert_eq!(summary_count(&summary, " lost"), Some(0), "{summary}");
+    let summary = summary_of(&p);
+    assert_eq!(summary.lost, 0, "{summary}");
 }
 
 /// A stalled consumer and a small transport: the kernel must drop events, and every
@@ -945,7 +940,7 @@ fn lost_events_are_counted(flag: Option<&str>) {
     let dups: Vec<_> = counts.iter().filter(|(_, &n)| n > 1).collect();
     assert!(dups.is_empty(), "printed twice: {dups:?}");
     let printed = counts.len();
-    let lost = summary_count(&summary, " lost").expect("lost in summary");
+    let lost = summary.lost as usize;
     assert!(
         lost > 0,
         "nothing lost with a stalled 64 KiB buffer: {summary}"
@@ -957,11 +952,7 @@ fn lost_events_are_counted(flag: Option<&str>) {
         "printed {printed} + lost {lost} != made {made}: {summary}"
     );
     // Nothing else was in the cgroup: the summary's own event count agrees.
-    assert_eq!(
-        summary_count(&summary, " events"),
-        Some(printed),
-        "{summary}"
-    );
+    assert_eq!(summary.events, printed as u64, "{summary}");
 }
 
 #[test]
@@ -1093,13 +1084,9 @@ fn full_inflight_map_is_reported_and_recovers() {
         "an untracked exec was printed: {:?}",
         t.seen()
     );
-    assert_eq!(
-        summary_count(&summary, " failed execs untracked (in-flight map full)"),
-        Some(N),
-        "{summary}"
-    );
-    assert_eq!(summary_count(&summary, " events"), Some(3), "{summary}");
-    assert_eq!(summary_count(&summary, " lost"), Some(0), "{summary}");
+    assert_eq!(summary.untracked, N as u64, "{summary}");
+    assert_eq!(summary.events, 3, "{summary}");
+    assert_eq!(summary.lost, 0, "{summary}");
 }
 
 #[test]

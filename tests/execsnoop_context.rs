@@ -68,7 +68,11 @@ fn start_ticks(pid: &str) -> u64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("stat");
     // The comm field may hold spaces: count from the closing parenthesis.
     let rest = &stat[stat.rfind(')').expect(")") + 2..];
-    rest.split(' ').nth(19).expect("field 22").parse().expect("number")
+    rest.split(' ')
+        .nth(19)
+        .expect("field 22")
+        .parse()
+        .expect("number")
 }
 
 /// The kernel's conversion of start_boottime to /proc's ticks (USER_HZ).

@@ -529,7 +529,8 @@ static __always_inline int exit_exec(void *ctx, long ret)
 	if (i == EXECSNOOP_FAIL_ARGS_WALK)
 		e->flags |= EXECSNOOP_F_ARGC_INEXACT;
 	/* Read the count back from memory: the verifier then sees one unknown bound
-	 * instead of 1024 exit states with a known i, and checks the copy loop once. */
+	 * instead of FAIL_ARGS_WALK (256) exit states with a known i, and checks the
+	 * copy loop once. */
 	i = *(volatile __u32 *)&e->argc;
 	for (k = 0; k < EXECSNOOP_FAIL_ARGS_COPY; k++) {
 		const char *arg = NULL;
