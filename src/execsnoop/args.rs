@@ -58,7 +58,7 @@ pub struct Args {
     #[arg(long = "print-parent")]
     pub print_parent: bool,
     /// Show the working directory and the executable's absolute path (JSON: "cwd",
-    /// "exe"; text: an indented second line). Committed execs only.
+    /// "exe"; text: a second line `    cwd="DIR" exe="PATH"`). Committed execs only.
     #[arg(long = "paths")]
     pub paths: bool,
     /// Put quotes (") around each argument (inner quotes are escaped as \").

@@ -59,16 +59,18 @@ fn comm_column(comm: &[u8], out: &mut String) {
     }
 }
 
-/// The `--paths` line of a committed exec: `\n    cwd=<dir> exe=<path>`, escaped as
-/// arguments are; a path the kernel's walk cut (deeper than its bound) starts with
-/// `...` where its leading components are missing.
+/// The `--paths` line of a committed exec: `\n    cwd="<dir>" exe="<path>"`, quoted
+/// and escaped as `-q` arguments are (paths may hold spaces). A path the kernel's walk
+/// cut (deeper than its bound) starts with `...` instead of `/`: its leading
+/// components are missing.
 fn paths_line(e: &ExecEvent<'_>, out: &mut String) {
     let put = |key: &str, path: &[u8], cut: bool, out: &mut String| {
-        let _ = write!(out, "{key}=");
+        let _ = write!(out, "{key}=\"");
         if cut {
             out.push_str("...");
         }
-        escape_text_into(path, false, out);
+        escape_text_into(path, true, out);
+        out.push('"');
     };
     out.push_str("\n    ");
     put("cwd", e.cwd, e.cwd_cut(), out);
@@ -490,6 +492,7 @@ mod tests {
             boot_id: "b-1",
             cgroup: Some(b"/system.slice/x.service"),
             container_id: None,
+            paths: false,
         };
         json_line(&e, &v, &t, &times, &ctx, &mut out);
         let j: serde_json::Value = serde_json::from_str(&out).unwrap();
