@@ -339,6 +339,7 @@ mod tests {
     use super::*;
     use crate::execsnoop::event::tests::sample;
     use crate::execsnoop::event::Limits;
+    use crate::skel::execsnoop::types::execsnoop_flags;
 
     const L: Limits = Limits {
         max_args: 20,
@@ -541,5 +542,116 @@ mod tests {
         assert_eq!(s, "2000-02-29T00:00:00.123456789Z");
         rfc3339_utc(1_795_603_703_000_000_000, &mut s);
         assert_eq!(s, "2026-11-25T10:48:23.000000000Z");
+    }
+
+    /// A sample with the context fields and --paths data set.
+    fn context_sample(flags: u8) -> Vec<u8> {
+        use crate::execsnoop::event::{encode_sample, set_comm};
+        use crate::skel::execsnoop::types::execsnoop_event;
+        let (filename, args, cwd, exe) = (
+            &b"/bin/ls"[..],
+            &b"ls\0"[..],
+            &b"/w d"[..],
+            &b"/usr/bin/ls"[..],
+        );
+        let mut h = execsnoop_event {
+            pid: 100,
+            ppid: 1,
+            uid: 0,
+            argc: 1,
+            args_size: args.len() as u32,
+            args_len: args.len() as u32,
+            filename_len: filename.len() as u16,
+            kind: ExecKind::Exec.code(),
+            flags,
+            euid: 65534,
+            gid: 2,
+            egid: 3,
+            loginuid: 1000,
+            sessionid: u32::MAX,
+            mntns: 11,
+            pidns: 12,
+            start_ns: 13,
+            parent_start_ns: 14,
+            cwd_len: cwd.len() as u16,
+            exe_len: exe.len() as u16,
+            ..Default::default()
+        };
+        set_comm(&mut h, b"ls");
+        for (d, &c) in h.pcomm.iter_mut().zip(b"bash\x1b") {
+            *d = c as _;
+        }
+        encode_sample(&h, &[filename, args, cwd, exe].concat())
+    }
+
+    #[test]
+    fn context_in_text_and_json() {
+        let s = context_sample(0);
+        let e = ExecEvent::parse(&s).unwrap();
+        assert_eq!(
+            (e.pcomm, e.cwd, e.exe),
+            (&b"bash\x1b"[..], &b"/w d"[..], &b"/usr/bin/ls"[..])
+        );
+        let c = Columns {
+            parent: true,
+            paths: true,
+            ..Default::default()
+        };
+        assert_eq!(
+            header(c),
+            "PCOMM            PID    PPID   PARENT           RET ARGS"
+        );
+        assert_eq!(
+            line(c, &s),
+            "ls               100    1      bash\\x1b           0 /bin/ls\n    cwd=\"/w d\" exe=\"/usr/bin/ls\""
+        );
+        // Without the flags: the columns of before, byte for byte.
+        assert_eq!(
+            line(Columns::default(), &s),
+            "ls               100    1        0 /bin/ls"
+        );
+        let cut = context_sample(
+            (execsnoop_flags::EXECSNOOP_F_CWD_CUT.0 | execsnoop_flags::EXECSNOOP_F_EXE_CUT.0) as u8,
+        );
+        assert!(line(c, &cut).ends_with("    cwd=\".../w d\" exe=\".../usr/bin/ls\""));
+
+        let json = |s: &[u8], paths: bool| {
+            let e = ExecEvent::parse(s).unwrap();
+            let mut v = Vec::new();
+            let t = e.select_args(L, &mut v);
+            let mut out = String::new();
+            let ctx = Context {
+                paths,
+                ..Default::default()
+            };
+            json_line(&e, &v, &t, &Times::default(), &ctx, &mut out);
+            serde_json::from_str::<serde_json::Value>(&out).unwrap()
+        };
+        let j = json(&s, true);
+        assert_eq!(j["pcomm"], "bash\u{1b}");
+        assert_eq!(
+            (j["uid"].as_u64(), j["euid"].as_u64()),
+            (Some(0), Some(65534))
+        );
+        assert_eq!((j["gid"].as_u64(), j["egid"].as_u64()), (Some(2), Some(3)));
+        assert_eq!(j["loginuid"], 1000);
+        assert!(j["sessionid"].is_null());
+        assert_eq!(
+            (j["mntns"].as_u64(), j["pidns"].as_u64()),
+            (Some(11), Some(12))
+        );
+        assert_eq!(j["start_ns"], 13);
+        assert_eq!(j["parent_start_ns"], 14);
+        assert_eq!(
+            (j["cwd"].as_str(), j["exe"].as_str()),
+            (Some("/w d"), Some("/usr/bin/ls"))
+        );
+        assert_eq!(
+            (j["cwd_cut"].as_bool(), j["exe_cut"].as_bool()),
+            (Some(false), Some(false))
+        );
+        assert_eq!(json(&cut, true)["cwd_cut"], true);
+        let j = json(&s, false);
+        assert!(j.get("cwd").is_none() && j.get("exe").is_none() && j.get("cwd_cut").is_none());
     }
 }
