@@ -1135,3 +1135,152 @@ fn one_megabyte_of_argv_is_cut_and_counted_exactly() {
     stop(t);
     stop(j);
 }
+
+/// docs/execsnoop.schema.json, compiled (draft 2020-12).
+fn schema() -> jsonschema::Validator {
+    let text = include_str!("../docs/execsnoop.schema.json");
+    let v: Value = serde_json::from_str(text).expect("the schema is JSON");
+    jsonschema::draft202012::meta::validate(&v).expect("the schema is a 2020-12 schema");
+    jsonschema::draft202012::new(&v).expect("the schema compiles")
+}
+
+/// Checks every stdout line against the schema; returns them parsed.
+fn validated(s: &jsonschema::Validator, lines: &[String]) -> Vec<Value> {
+    lines
+        .iter()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"));
+            let errs: Vec<String> = s.iter_errors(&v).map(|e| e.to_string()).collect();
+            assert!(errs.is_empty(), "schema: {errs:?} in {l}");
+            v
+        })
+        .collect()
+}
+
+/// The host's name as uname(2) gives it.
+fn uname_nodename() -> String {
+    // SAFETY: utsname is plain old data; uname fills it.
+    let mut u: libc::utsname = unsafe { std::mem::zeroed() };
+    // SAFETY: valid pointer.
+    assert_eq!(unsafe { libc::uname(&mut u) }, 0);
+    // SAFETY: NUL-terminated by uname.
+    unsafe { std::ffi::CStr::from_ptr(u.nodename.as_ptr()) }
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// The user-space context of the test's own execs: one process that execs twice
+/// (/bin/sh, then /bin/true in its place) inside a cgroup the test names as docker
+/// does. hostname is uname's, boot_id the kernel's file, cgroup the test's path,
+/// container_id the id in its name, and the two execs of one pid get two exec_ids.
+#[test]
+fn json_context_is_this_hosts_and_this_cgroups() {
+    require_root();
+    let id = format!("{:064x}", (u128::from(std::process::id()) << 64) | 0xfeed);
+    let cg = TestCgroup::named(&format!("docker-{id}.scope"));
+    let m = marker("ctx");
+    let mut j = start(&["--json", "-c", cg.path()]);
+    let script = format!("exec /bin/true {m}");
+    trigger(&["--cgroup", cg.path(), "run", "/bin/sh", "-c", &script]);
+    let sh = json_event(&mut j, |v| v["comm"] == "sh" && has_arg(v, &script));
+    let tr = json_event(&mut j, |v| v["comm"] == "true" && has_arg(v, &m));
+    let boot_id = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap();
+    let s = schema();
+    for v in [&sh, &tr] {
+        assert_eq!(v["hostname"], uname_nodename().as_str(), "{v}");
+        assert_eq!(v["boot_id"], boot_id.trim(), "{v}");
+        assert_eq!(v["cgroup"], cg.cgroup_path().as_str(), "{v}");
+        assert_eq!(v["container_id"], id.as_str(), "{v}");
+        let prefix = format!("{}-{}-", v["pid"], v["tid"]);
+        let eid = v["exec_id"].as_str().unwrap();
+        assert!(eid.starts_with(&prefix), "{eid} for {v}");
+        assert!(eid.ends_with(&format!("-{}", v["ts_ns"])), "{eid} for {v}");
+        assert!(s.is_valid(v), "{v}");
+    }
+    assert_eq!(sh["pid"], tr["pid"], "one process, two execs");
+    assert_ne!(sh["exec_id"], tr["exec_id"]);
+    let summary = stop(j);
+    assert_eq!(
+        summary.events, 2,
+        "only the test's execs are in its cgroup: {summary}"
+    );
+}
+
+/// Real output of every record kind (exec, fail, untracked, lost, summary) passes
+/// docs/execsnoop.schema.json, and the gap records add up to the summary's counts.
+/// Two runs, each filtered to a cgroup of the test's own: one with -x and a one-entry
+/// in-flight map (fail, untracked, exec), one stalled with a small buffer (lost).
+#[test]
+fn json_schema_holds_for_every_record_kind() {
+    require_root();
+    let s = schema();
+    let cg = TestCgroup::new("schema-x");
+    let m = marker("schema");
+    let mut a = start(&["--json", "-x", "--inflight-entries", "1", "-c", cg.path()]);
+    trigger(&["--cgroup", cg.path(), "inflight-full", "3", &m]);
+    trigger(&["--cgroup", cg.path(), "run", "/bin/true", &m]);
+    json_event(&mut a, |v| v["event"] == "exec" && has_arg(v, &m));
+    stop_keep(&mut a);
+    let mut all = validated(&s, a.seen());
+    let untracked: u64 = all
+        .iter()
+        .filter(|v| v["event"] == "untracked")
+        .map(|v| v["count"].as_u64().unwrap())
+        .sum();
+    assert_eq!(untracked, 3, "untracked records");
+
+    let cg = TestCgroup::new("schema-lost");
+    let mut b = start(&["--json", "-c", cg.path(), "--buffer-kib", "64"]);
+    // SAFETY: kill(2) on our own child.
+    unsafe { libc::kill(b.pid(), libc::SIGSTOP) };
+    trigger(&["--cgroup", cg.path(), "spawn-many", "2", "50", &m, "8000"]);
+    // SAFETY: as above.
+    unsafe { libc::kill(b.pid(), libc::SIGCONT) };
+    b.wait_stderr("events (transport full; total", WAIT);
+    let summary = stop_keep(&mut b);
+    let lost_run = validated(&s, b.seen());
+    let lost: u64 = lost_run
+        .iter()
+        .filter(|v| v["event"] == "lost")
+        .map(|v| v["count"].as_u64().unwrap())
+        .sum();
+    assert!(summary.lost > 0, "nothing lost: {summary}");
+    assert_eq!(lost, summary.lost, "lost records vs {summary}");
+    let last = lost_run.last().expect("lines");
+    assert_eq!(Summary::from_json(last), Some(summary), "{last}");
+    all.extend(lost_run);
+    for kind in ["exec", "fail", "untracked", "lost", "summary"] {
+        assert!(
+            all.iter().any(|v| v["event"] == kind),
+            "no {kind} record validated"
+        );
+    }
+}
+
+/// `-u NAME`: the name is looked up in /etc/passwd (no NSS: the static binary does the
+/// same) and filters as its uid does; an unknown name is one line and exit 2.
+#[test]
+fn uid_filter_by_name() {
+    let (code, _, err) = run_bin("execsnoop", &["-u", "no-such-user-lebpf"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("no such user"), "{err}");
+    require_root();
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    let Some(name) = passwd.lines().find_map(|l| {
+        let f: Vec<&str> = l.split(':').collect();
+        (f.len() > 2 && f[2] == "65534").then(|| f[0].to_string())
+    }) else {
+        println!("SKIP: no user with uid 65534 in /etc/passwd on this machine");
+        return;
+    };
+    let m_in = marker("uidname-in");
+    let m_out = marker("uidname-out");
+    let mut j = start(&["--json", "-u", &name]);
+    trigger(&["run", "/bin/true", &m_out]);
+    trigger(&["as-uid", "65534", &m_in]);
+    let v = json_event(&mut j, |v| has_arg(v, &m_in));
+    assert_eq!(v["uid"], 65534);
+    assert!(!j.seen().iter().any(|l| l.contains(&m_out)), "{name}");
+    stop(j);
+}
