@@ -1284,3 +1284,104 @@ fn uid_filter_by_name() {
     assert!(!j.seen().iter().any(|l| l.contains(&m_out)), "{name}");
     stop(j);
 }
+
+/// CLOCK_REALTIME in ns.
+fn realtime_ns() -> i128 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: valid pointer to a local timespec.
+    unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut ts) };
+    i128::from(ts.tv_sec) * 1_000_000_000 + i128::from(ts.tv_nsec)
+}
+
+/// Steps CLOCK_REALTIME by `by_ns`; stepping back when dropped.
+struct ClockStep(i128);
+
+impl ClockStep {
+    fn new(by_ns: i128) -> ClockStep {
+        Self::step(by_ns);
+        ClockStep(by_ns)
+    }
+
+    fn step(by_ns: i128) {
+        let t = realtime_ns() + by_ns;
+        let ts = libc::timespec {
+            tv_sec: t.div_euclid(1_000_000_000) as libc::time_t,
+            tv_nsec: t.rem_euclid(1_000_000_000) as libc::c_long,
+        };
+        // SAFETY: valid pointer to a local timespec.
+        let rc = unsafe { libc::clock_settime(libc::CLOCK_REALTIME, &ts) };
+        assert_eq!(rc, 0, "clock_settime: {}", std::io::Error::last_os_error());
+    }
+}
+
+impl Drop for ClockStep {
+    fn drop(&mut self) {
+        Self::step(-self.0);
+    }
+}
+
+/// The exec's JSON `time` in ns since the epoch, and the wall clock just before and
+/// just after the trigger that made it.
+fn timed_exec(j: &mut Proc, m: &str) -> (i128, i128, i128) {
+    let before = realtime_ns();
+    trigger(&["run", "/bin/true", m]);
+    let after = realtime_ns();
+    let v = json_event(j, |v| v["comm"] == "true" && has_arg(v, m));
+    let t = v["time"].as_str().unwrap();
+    (rfc3339_ns(t), before, after)
+}
+
+/// Parses `YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ` (what execsnoop writes) to ns since the epoch.
+fn rfc3339_ns(t: &str) -> i128 {
+    let n = |r: std::ops::Range<usize>| -> i64 { t[r].parse().unwrap() };
+    let (y, mo, d) = (n(0..4), n(5..7), n(8..10));
+    // Days from civil (proleptic Gregorian), as in Howard Hinnant's algorithm.
+    let y2 = if mo <= 2 { y - 1 } else { y };
+    let era = y2.div_euclid(400);
+    let yoe = y2 - era * 400;
+    let doy = (153 * (if mo > 2 { mo - 3 } else { mo + 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = days * 86_400 + n(11..13) * 3600 + n(14..16) * 60 + n(17..19);
+    i128::from(secs) * 1_000_000_000 + i128::from(n(20..29))
+}
+
+/// A run across a wall-clock step: one hour forward while execsnoop runs. `time` of an
+/// exec made 200 ms after the step lies within the wall-clock interval of its trigger,
+/// as one made before the step does. (Taken once at start, the offset would put it an
+/// hour early.) Steps the clock only in the kernel matrix's guests: on a shared host
+/// it would disturb everything else (the offset logic itself is unit-tested there with
+/// injected clocks, src/execsnoop/clock.rs).
+#[test]
+fn time_follows_a_wall_clock_step() {
+    require_root();
+    assert_eq!(
+        rfc3339_ns("2026-11-25T10:48:23.000000001Z"),
+        1_795_603_703_000_000_001
+    );
+    if std::env::var_os("LEBPF_VMTEST").is_none() {
+        println!("SKIP: steps the wall clock: runs in the kernel matrix's guests only");
+        return;
+    }
+    let m1 = marker("clock-before");
+    let m2 = marker("clock-after");
+    let mut j = start(&["--json"]);
+    let slack = 5_000_000;
+    let (t, lo, hi) = timed_exec(&mut j, &m1);
+    assert!(
+        lo - slack <= t && t <= hi + slack,
+        "before the step: {t} not in {lo}..{hi}"
+    );
+    let _step = ClockStep::new(3_600_000_000_000);
+    std::thread::sleep(Duration::from_millis(200));
+    let (t, lo, hi) = timed_exec(&mut j, &m2);
+    assert!(
+        lo - slack <= t && t <= hi + slack,
+        "after a 1 h step: {t} not in {lo}..{hi} (off by {} ms)",
+        (t - lo) / 1_000_000
+    );
+    stop(j);
+}
