@@ -48,6 +48,8 @@ const volatile __u32 max_args = 20;          /* args copied for a failed exec */
 struct execsnoop_scratch {
 	struct execsnoop_event ev;
 	char data[SCRATCH_DATA];
+	/* --paths: room for the masked offsets of a path (see PATHS_BASE_MASK). */
+	char path_slack[1024];
 	/* --paths: the dentry names of one path, leaf first, and how many. */
 	const unsigned char *names[EXECSNOOP_PATH_DEPTH];
 	__u32 depth;
@@ -282,6 +284,15 @@ static __always_inline __u32 read_kpath(char *dst, const char *src, __u8 *flags,
  * the cwd for the exe. The scratch's data holds that plus one more path. */
 #define PATHS_BASE_MAX (2 * EXECSNOOP_PATH_CAP + EXECSNOOP_ARGS_CAP + EXECSNOOP_CTX_PATH_CAP)
 _Static_assert(PATHS_BASE_MAX + EXECSNOOP_CTX_PATH_CAP + 1 <= SCRATCH_DATA, "scratch too small");
+/* Offsets into data are masked at each use, not only checked: 5.10 and 6.1 do not carry
+ * a bound learned from a comparison into a pointer computed before it ("unbounded
+ * memory access"); a mask bounds every copy. Masked, a path may reach this far. */
+#define PATHS_BASE_MASK 0xffff
+#define CTX_PATH_MASK (EXECSNOOP_CTX_PATH_CAP - 1)
+_Static_assert(PATHS_BASE_MAX <= PATHS_BASE_MASK, "mask must keep real offsets");
+_Static_assert(PATHS_BASE_MASK + CTX_PATH_MASK + 1 + EXECSNOOP_NAME_CAP <=
+		       SCRATCH_DATA + sizeof(((struct execsnoop_scratch *)0)->path_slack),
+	       "slack too small");
 
 static __always_inline struct mount *real_mount(struct vfsmount *vfsmnt)
 {
@@ -301,13 +312,11 @@ static __always_inline __u32 put_path(struct execsnoop_scratch *s, __u32 base,
 				      struct mount *root_mnt, struct dentry *root, __u8 cut_flag)
 {
 	struct mount *mnt = real_mount(vfsmnt);
-	__u32 i, j, n, pos = 0;
-	char *dst;
+	__u32 i, j, n, at, pos = 0;
 	long r;
 
 	if (base > PATHS_BASE_MAX || !dentry)
 		return 0;
-	dst = s->data + base;
 	s->depth = 0;
 #pragma clang loop unroll(disable)
 	for (i = 0; i < EXECSNOOP_PATH_DEPTH; i++) {
@@ -337,7 +346,7 @@ static __always_inline __u32 put_path(struct execsnoop_scratch *s, __u32 base,
 		s->ev.flags |= cut_flag;
 	n = *(volatile __u32 *)&s->depth;
 	if (n == 0) {
-		dst[0] = '/';
+		s->data[base & PATHS_BASE_MASK] = '/';
 		return 1;
 	}
 #pragma clang loop unroll(disable)
@@ -349,8 +358,9 @@ static __always_inline __u32 put_path(struct execsnoop_scratch *s, __u32 base,
 			s->ev.flags |= cut_flag;
 			break;
 		}
-		dst[pos] = '/';
-		r = bpf_probe_read_kernel_str(dst + pos + 1, EXECSNOOP_NAME_CAP,
+		at = (base & PATHS_BASE_MASK) + (pos & CTX_PATH_MASK);
+		s->data[at] = '/';
+		r = bpf_probe_read_kernel_str(&s->data[at + 1], EXECSNOOP_NAME_CAP,
 					      s->names[(n - 1 - j) & (EXECSNOOP_PATH_DEPTH - 1)]);
 		if (r <= 0) {
 			s->ev.flags |= cut_flag;
