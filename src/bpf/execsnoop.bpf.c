@@ -342,6 +342,8 @@ static __always_inline __u32 put_path(struct execsnoop_scratch *s, __u32 base,
 		s->depth = n + 1;
 		dentry = up;
 	}
+	/* Out of steps before the root: cut (also when the next step would have been the
+	 * root: a path of exactly PATH_DEPTH steps is marked too). */
 	if (i == EXECSNOOP_PATH_DEPTH)
 		s->ev.flags |= cut_flag;
 	n = *(volatile __u32 *)&s->depth;

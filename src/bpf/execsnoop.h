@@ -25,12 +25,13 @@ enum execsnoop_limits {
 	/* ... and at most this many of its strings are copied (a bounded loop the
 	 * verifier walks once per iteration; more show as dropped, size unmeasured). */
 	EXECSNOOP_FAIL_ARGS_COPY = 256,
-	/* --paths: cwd and exe are rebuilt by walking dentries up to the root. At most
-	 * this many components are followed (mount crossings included), and each path
-	 * carries at most CTX_PATH_CAP - 1 bytes; a longer path is cut (leading part
-	 * lost) and flagged F_CWD_CUT / F_EXE_CUT. */
+	/* --paths: cwd and exe are rebuilt by walking dentries up to the root, at most
+	 * PATH_DEPTH steps (a step is a component or a mount crossing). A deeper path
+	 * keeps its last components only and is flagged F_CWD_CUT / F_EXE_CUT (so is a
+	 * name that could not be read: then the path ends early). CTX_PATH_CAP, the most
+	 * bytes a path can take, is PATH_DEPTH names of NAME_CAP bytes: no byte cut. */
 	EXECSNOOP_PATH_DEPTH = 32,
-	EXECSNOOP_CTX_PATH_CAP = 4096,
+	EXECSNOOP_CTX_PATH_CAP = 8192,
 	/* A path component is at most NAME_MAX (255) bytes plus its NUL. */
 	EXECSNOOP_NAME_CAP = 256,
 };

@@ -409,6 +409,11 @@ pub(crate) mod tests {
                 "EXECSNOOP_F_ARGC_INEXACT" => F::EXECSNOOP_F_ARGC_INEXACT.0,
                 "EXECSNOOP_F_BYTES_INEXACT" => F::EXECSNOOP_F_BYTES_INEXACT.0,
                 "EXECSNOOP_F_EXECVEAT" => F::EXECSNOOP_F_EXECVEAT.0,
+                "EXECSNOOP_F_CWD_CUT" => F::EXECSNOOP_F_CWD_CUT.0,
+                "EXECSNOOP_F_EXE_CUT" => F::EXECSNOOP_F_EXE_CUT.0,
+                "EXECSNOOP_PATH_DEPTH" => L::EXECSNOOP_PATH_DEPTH.0,
+                "EXECSNOOP_CTX_PATH_CAP" => L::EXECSNOOP_CTX_PATH_CAP.0,
+                "EXECSNOOP_NAME_CAP" => L::EXECSNOOP_NAME_CAP.0,
                 "EXECSNOOP_STAT_EMITTED" => S::EXECSNOOP_STAT_EMITTED.0,
                 "EXECSNOOP_STAT_LOST" => S::EXECSNOOP_STAT_LOST.0,
                 "EXECSNOOP_STAT_STARTS_FULL" => S::EXECSNOOP_STAT_STARTS_FULL.0,
@@ -420,7 +425,7 @@ pub(crate) mod tests {
             assert_eq!(rust, c, "{name}");
             seen += 1;
         }
-        assert!(seen >= 19, "parsed only {seen} constants");
+        assert!(seen >= 24, "parsed only {seen} constants");
         // The Rust-side copies that are not the generated ones.
         assert_eq!(
             crate::execsnoop::args::MAX_CAPTURE,
