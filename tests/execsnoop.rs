@@ -1385,3 +1385,62 @@ fn time_follows_a_wall_clock_step() {
     );
     stop(j);
 }
+
+/// Sets the hostname of the UTS namespace of process `pid` (from a thread that joins
+/// it: the test's own namespace stays as it is).
+fn set_hostname_of(pid: i32, name: &str) {
+    let ns = std::fs::File::open(format!("/proc/{pid}/ns/uts")).expect("open uts ns");
+    let name = name.to_string();
+    std::thread::spawn(move || {
+        use std::os::fd::AsRawFd;
+        // SAFETY: setns on a valid namespace fd; affects this thread only.
+        assert_eq!(
+            unsafe { libc::setns(ns.as_raw_fd(), libc::CLONE_NEWUTS) },
+            0
+        );
+        // SAFETY: valid pointer and length.
+        let rc = unsafe { libc::sethostname(name.as_ptr().cast(), name.len()) };
+        assert_eq!(rc, 0, "sethostname: {}", std::io::Error::last_os_error());
+    })
+    .join()
+    .expect("hostname thread");
+}
+
+/// `hostname` follows a rename while execsnoop runs (re-read at most once a second).
+/// execsnoop runs in a UTS namespace of its own, so the machine's name is not touched.
+#[test]
+fn json_hostname_follows_a_rename() {
+    require_root();
+    let (h1, h2) = (marker("host-a"), marker("host-b"));
+    let mut cmd = Command::new(bin("execsnoop"));
+    cmd.arg("--json");
+    // SAFETY: unshare(2) in the child before exec.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
+            if libc::unshare(libc::CLONE_NEWUTS) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut j = Proc::spawn_cmd(&mut cmd);
+    set_hostname_of(j.pid(), &h1);
+    assert!(
+        j.wait_stderr("tracing exec()", WAIT).is_some(),
+        "{:?}",
+        j.stderr()
+    );
+    // Past the first re-read: the name set right after the start shows.
+    std::thread::sleep(Duration::from_millis(1500));
+    let m1 = marker("host-1");
+    trigger(&["run", "/bin/true", &m1]);
+    let v = json_event(&mut j, |v| has_arg(v, &m1));
+    assert_eq!(v["hostname"], h1.as_str(), "{v}");
+    set_hostname_of(j.pid(), &h2);
+    std::thread::sleep(Duration::from_millis(1500));
+    let m2 = marker("host-2");
+    trigger(&["run", "/bin/true", &m2]);
+    let v = json_event(&mut j, |v| has_arg(v, &m2));
+    assert_eq!(v["hostname"], h2.as_str(), "{v}");
+    stop(j);
+}

@@ -282,6 +282,33 @@ mod tests {
     }
 
     #[test]
+    fn cgroup_cache_is_bounded_and_remembers_misses() {
+        use std::os::unix::fs::MetadataExt;
+        let mut c = CgroupPaths::new();
+        // Ids no cgroup has (ids count up from 1 on a boot).
+        let n = CGROUP_CACHE_MAX as u64 + 10;
+        for i in 0..n {
+            assert_eq!(c.path(u64::MAX - i), None);
+        }
+        assert!(c.cached() <= CGROUP_CACHE_MAX, "{}", c.cached());
+        let before = c.lookups;
+        assert_eq!(c.path(u64::MAX - (n - 1)), None);
+        assert_eq!(c.lookups, before, "a miss was looked up again");
+        // The root cgroup's id is its directory's inode: path "/" (needs cgroup v2
+        // and CAP_DAC_READ_SEARCH).
+        // SAFETY: geteuid has no preconditions.
+        if let (Some(root), 0) = (cgroup2_mount(), unsafe { libc::geteuid() }) {
+            let ino = std::fs::metadata(&root).unwrap().ino();
+            assert_eq!(
+                c.path(ino).as_deref(),
+                Some(&b"/"[..]),
+                "{}",
+                root.display()
+            );
+        }
+    }
+
+    #[test]
     fn mountinfo_escapes() {
         assert_eq!(unescape_mountinfo("/sys/fs/cgroup"), "/sys/fs/cgroup");
         assert_eq!(unescape_mountinfo("/a\\040b"), "/a b");

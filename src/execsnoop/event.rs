@@ -393,36 +393,47 @@ pub(crate) mod tests {
             if !name.starts_with("EXECSNOOP_") {
                 continue;
             }
-            let num: String = rest.chars().take_while(char::is_ascii_digit).collect();
-            let c: u32 = num.parse().unwrap_or_else(|_| panic!("{line}"));
-            let rust = match name {
-                "EXECSNOOP_COMM_LEN" => L::EXECSNOOP_COMM_LEN.0,
-                "EXECSNOOP_PATH_CAP" => L::EXECSNOOP_PATH_CAP.0,
-                "EXECSNOOP_ARGS_CAP" => L::EXECSNOOP_ARGS_CAP.0,
-                "EXECSNOOP_FAIL_ARGS_WALK" => L::EXECSNOOP_FAIL_ARGS_WALK.0,
-                "EXECSNOOP_FAIL_ARGS_COPY" => L::EXECSNOOP_FAIL_ARGS_COPY.0,
-                "EXECSNOOP_KIND_EXEC" => u32::from(ExecKind::Exec.code()),
-                "EXECSNOOP_KIND_FAIL" => u32::from(ExecKind::Fail.code()),
-                "EXECSNOOP_F_FILENAME_CUT" => F::EXECSNOOP_F_FILENAME_CUT.0,
-                "EXECSNOOP_F_INTERP_CUT" => F::EXECSNOOP_F_INTERP_CUT.0,
-                "EXECSNOOP_F_ARGS_READ_ERR" => F::EXECSNOOP_F_ARGS_READ_ERR.0,
-                "EXECSNOOP_F_ARGC_INEXACT" => F::EXECSNOOP_F_ARGC_INEXACT.0,
-                "EXECSNOOP_F_BYTES_INEXACT" => F::EXECSNOOP_F_BYTES_INEXACT.0,
-                "EXECSNOOP_F_EXECVEAT" => F::EXECSNOOP_F_EXECVEAT.0,
-                "EXECSNOOP_F_CWD_CUT" => F::EXECSNOOP_F_CWD_CUT.0,
-                "EXECSNOOP_F_EXE_CUT" => F::EXECSNOOP_F_EXE_CUT.0,
-                "EXECSNOOP_PATH_DEPTH" => L::EXECSNOOP_PATH_DEPTH.0,
-                "EXECSNOOP_CTX_PATH_CAP" => L::EXECSNOOP_CTX_PATH_CAP.0,
-                "EXECSNOOP_NAME_CAP" => L::EXECSNOOP_NAME_CAP.0,
-                "EXECSNOOP_STAT_EMITTED" => S::EXECSNOOP_STAT_EMITTED.0,
-                "EXECSNOOP_STAT_LOST" => S::EXECSNOOP_STAT_LOST.0,
-                "EXECSNOOP_STAT_STARTS_FULL" => S::EXECSNOOP_STAT_STARTS_FULL.0,
-                "EXECSNOOP_STAT_NO_SCRATCH" => S::EXECSNOOP_STAT_NO_SCRATCH.0,
-                "EXECSNOOP_STAT_FILTERED" => S::EXECSNOOP_STAT_FILTERED.0,
-                "EXECSNOOP_STAT_NR" => S::EXECSNOOP_STAT_NR.0,
+            let num: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_digit() || *c == '-')
+                .collect();
+            let c: i64 = num.parse().unwrap_or_else(|_| panic!("{line}"));
+            // i64: the generated enum is u32, or i32 once a member is negative.
+            let rust: i64 = match name {
+                "EXECSNOOP_COMM_LEN" => i64::from(L::EXECSNOOP_COMM_LEN.0),
+                "EXECSNOOP_PATH_CAP" => i64::from(L::EXECSNOOP_PATH_CAP.0),
+                "EXECSNOOP_ARGS_CAP" => i64::from(L::EXECSNOOP_ARGS_CAP.0),
+                "EXECSNOOP_FAIL_ARGS_WALK" => i64::from(L::EXECSNOOP_FAIL_ARGS_WALK.0),
+                "EXECSNOOP_FAIL_ARGS_COPY" => i64::from(L::EXECSNOOP_FAIL_ARGS_COPY.0),
+                "EXECSNOOP_KIND_EXEC" => i64::from(u32::from(ExecKind::Exec.code())),
+                "EXECSNOOP_KIND_FAIL" => i64::from(u32::from(ExecKind::Fail.code())),
+                "EXECSNOOP_F_FILENAME_CUT" => i64::from(F::EXECSNOOP_F_FILENAME_CUT.0),
+                "EXECSNOOP_F_INTERP_CUT" => i64::from(F::EXECSNOOP_F_INTERP_CUT.0),
+                "EXECSNOOP_F_ARGS_READ_ERR" => i64::from(F::EXECSNOOP_F_ARGS_READ_ERR.0),
+                "EXECSNOOP_F_ARGC_INEXACT" => i64::from(F::EXECSNOOP_F_ARGC_INEXACT.0),
+                "EXECSNOOP_F_BYTES_INEXACT" => i64::from(F::EXECSNOOP_F_BYTES_INEXACT.0),
+                "EXECSNOOP_F_EXECVEAT" => i64::from(F::EXECSNOOP_F_EXECVEAT.0),
+                "EXECSNOOP_F_CWD_CUT" => i64::from(F::EXECSNOOP_F_CWD_CUT.0),
+                "EXECSNOOP_F_EXE_CUT" => i64::from(F::EXECSNOOP_F_EXE_CUT.0),
+                "EXECSNOOP_PATH_DEPTH" => i64::from(L::EXECSNOOP_PATH_DEPTH.0),
+                "EXECSNOOP_CTX_PATH_CAP" => i64::from(L::EXECSNOOP_CTX_PATH_CAP.0),
+                "EXECSNOOP_NAME_CAP" => i64::from(L::EXECSNOOP_NAME_CAP.0),
+                "EXECSNOOP_STAT_EMITTED" => i64::from(S::EXECSNOOP_STAT_EMITTED.0),
+                "EXECSNOOP_STAT_LOST" => i64::from(S::EXECSNOOP_STAT_LOST.0),
+                "EXECSNOOP_STAT_STARTS_FULL" => i64::from(S::EXECSNOOP_STAT_STARTS_FULL.0),
+                "EXECSNOOP_STAT_NO_SCRATCH" => i64::from(S::EXECSNOOP_STAT_NO_SCRATCH.0),
+                "EXECSNOOP_STAT_FILTERED" => i64::from(S::EXECSNOOP_STAT_FILTERED.0),
+                "EXECSNOOP_STAT_NR" => i64::from(S::EXECSNOOP_STAT_NR.0),
                 other => panic!("execsnoop.h has {other}: tie it to the Rust side here"),
             };
             assert_eq!(rust, c, "{name}");
+            // Flags travel in the header's u8 `flags`.
+            if name.starts_with("EXECSNOOP_F_") {
+                assert!(
+                    (1..=128).contains(&c),
+                    "{name} = {c} does not fit the u8 flags"
+                );
+            }
             seen += 1;
         }
         assert!(seen >= 24, "parsed only {seen} constants");
