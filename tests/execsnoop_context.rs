@@ -572,6 +572,16 @@ fn paths_cwd_and_exe() {
     let second = t.wait_line(WAIT, |_| true).expect("paths line");
     assert!(line.ends_with(&m), "{line}");
     assert!(second.starts_with("    cwd=\".../"), "{second}");
+    // Every JSON line of the --paths run (cwd/exe/cut fields included) is one the
+    // schema allows.
+    let schema: Value =
+        serde_json::from_str(include_str!("../docs/execsnoop.schema.json")).expect("schema");
+    let schema = jsonschema::draft202012::new(&schema).expect("schema compiles");
+    for l in j.seen() {
+        let v: Value = serde_json::from_str(l).expect("JSON line");
+        let errs: Vec<String> = schema.iter_errors(&v).map(|e| e.to_string()).collect();
+        assert!(errs.is_empty(), "schema: {errs:?} in {l}");
+    }
     stop_cleanly(&mut j);
     stop_cleanly(&mut t);
     // SAFETY: valid C string.
