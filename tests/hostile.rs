@@ -298,7 +298,7 @@ proptest! {
         }
 
         let times = Times { hms: "12:00:00", since_start: 1.5, rfc3339: "2026-11-25T12:00:00.000000000Z" };
-        let cols = Columns { time: false, timestamp: true, uid: false, quote };
+        let cols = Columns { time: false, timestamp: true, uid: false, quote, ..Default::default() };
         let (mut line, mut js) = (String::new(), String::new());
         text_line(&e, &shown, &t, cols, &times, &mut line);
         json_line(&e, &shown, &t, &times, &Context::default(), &mut js);
@@ -369,7 +369,7 @@ proptest! {
         let times = Times { hms: "12:00:00", since_start: 1.5, rfc3339: "2026-11-25T12:00:00.000000000Z" };
 
         let mut line = String::new();
-        let cols = Columns { time: true, timestamp: true, uid: true, quote };
+        let cols = Columns { time: true, timestamp: true, uid: true, quote, ..Default::default() };
         text_line(&e, &shown, &t, cols, &times, &mut line);
         prop_assert!(!line.chars().any(is_dangerous), "{line:?}");
         // Round trip through the text line: comm in its column; with -q, the program

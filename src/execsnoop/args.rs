@@ -50,6 +50,17 @@ pub struct Args {
     /// Print a UID column.
     #[arg(short = 'U', long = "print-uid")]
     pub print_uid: bool,
+    /// Only trace execs whose parent process is PID (filtered in the kernel).
+    #[arg(short = 'P', long = "ppid", value_name = "PID",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub ppid: Option<u32>,
+    /// Print a PARENT column (the parent's command name) after PPID.
+    #[arg(long = "print-parent")]
+    pub print_parent: bool,
+    /// Show the working directory and the executable's absolute path (JSON: "cwd",
+    /// "exe"; text: a second line `    cwd="DIR" exe="PATH"`). Committed execs only.
+    #[arg(long = "paths")]
+    pub paths: bool,
     /// Put quotes (") around each argument (inner quotes are escaped as \").
     #[arg(short = 'q', long = "quote")]
     pub quote: bool,

@@ -21,6 +21,10 @@ unsafe impl plain::Plain for execsnoop_event {}
 pub const HEADER_LEN: usize = size_of::<execsnoop_event>();
 const COMM_OFF: usize = offset_of!(execsnoop_event, comm);
 const COMM_LEN: usize = execsnoop_limits::EXECSNOOP_COMM_LEN.0 as usize;
+const PCOMM_OFF: usize = offset_of!(execsnoop_event, pcomm);
+
+/// loginuid / sessionid value for "unset" (and for a kernel without audit).
+pub const ID_UNSET: u32 = u32::MAX;
 
 fn flag(f: execsnoop_flags) -> u8 {
     f.0 as u8
@@ -116,6 +120,12 @@ pub struct ExecEvent<'a> {
     /// The captured part of the argument area: NUL-terminated strings, the last one
     /// possibly without its NUL when the capture was cut.
     pub args_area: &'a [u8],
+    /// The parent's command name (its `real_parent->comm`, up to the first NUL).
+    pub pcomm: &'a [u8],
+    /// --paths, committed execs: the working directory (empty otherwise).
+    pub cwd: &'a [u8],
+    /// --paths, committed execs: the absolute path of the executable (empty otherwise).
+    pub exe: &'a [u8],
 }
 
 fn until_nul(b: &[u8]) -> &[u8] {
@@ -143,8 +153,9 @@ impl<'a> ExecEvent<'a> {
             usize::from(h.filename_len),
             usize::from(h.interp_len),
         );
+        let (cwd_len, exe_len) = (usize::from(h.cwd_len), usize::from(h.exe_len));
         let data = &b[HEADER_LEN..];
-        let need = filename_len + interp_len + args_len;
+        let need = filename_len + interp_len + args_len + cwd_len + exe_len;
         if data.len() < need {
             return Err(DecodeError(format!(
                 "{} data bytes, lengths say {need}",
@@ -153,6 +164,8 @@ impl<'a> ExecEvent<'a> {
         }
         let (filename, rest) = data.split_at(filename_len);
         let (interp, rest) = rest.split_at(interp_len);
+        let (args_area, rest) = rest.split_at(args_len);
+        let (cwd, rest) = rest.split_at(cwd_len);
         Ok(ExecEvent {
             kind,
             header: h,
@@ -170,17 +183,22 @@ impl<'a> ExecEvent<'a> {
             comm: until_nul(&b[COMM_OFF..COMM_OFF + COMM_LEN]),
             filename,
             interp,
-            args_area: &rest[..args_len],
+            args_area,
+            pcomm: until_nul(&b[PCOMM_OFF..PCOMM_OFF + COMM_LEN]),
+            cwd,
+            exe: &rest[..exe_len],
         })
     }
 
-    /// The process's start time (ns since boot, the kernel's `start_ns` field).
-    ///
-    /// PLACEHOLDER until the kern branch's header (with `start_ns`) is merged: then
-    /// this returns `self.header.start_ns`. 0 keeps exec_id unique per boot meanwhile
-    /// (pid, tid and ts_ns already are), only not linkable to the process.
+    /// The process's start time (ns since boot, CLOCK_BOOTTIME: the kernel's
+    /// `start_boottime`, which /proc/PID/stat field 22 shows in clock ticks).
     pub fn start_ns(&self) -> u64 {
-        0
+        self.header.start_ns
+    }
+
+    /// An audit id (loginuid, sessionid) as JSON shows it: None when unset.
+    pub fn audit_id(v: u32) -> Option<u32> {
+        (v != ID_UNSET).then_some(v)
     }
 
     /// The program that runs: the interpreter for a script, else the filename.
@@ -194,6 +212,16 @@ impl<'a> ExecEvent<'a> {
 
     pub fn has_flag(&self, f: execsnoop_flags) -> bool {
         self.flags & flag(f) != 0
+    }
+
+    /// --paths: the cwd lost its leading components (deeper than the walk's bound).
+    pub fn cwd_cut(&self) -> bool {
+        self.has_flag(execsnoop_flags::EXECSNOOP_F_CWD_CUT)
+    }
+
+    /// --paths: the same for exe.
+    pub fn exe_cut(&self) -> bool {
+        self.has_flag(execsnoop_flags::EXECSNOOP_F_EXE_CUT)
     }
 
     /// Every captured argument, before the display limits (the last one may be cut).
@@ -385,6 +413,11 @@ pub(crate) mod tests {
                 "EXECSNOOP_F_ARGC_INEXACT" => i64::from(F::EXECSNOOP_F_ARGC_INEXACT.0),
                 "EXECSNOOP_F_BYTES_INEXACT" => i64::from(F::EXECSNOOP_F_BYTES_INEXACT.0),
                 "EXECSNOOP_F_EXECVEAT" => i64::from(F::EXECSNOOP_F_EXECVEAT.0),
+                "EXECSNOOP_F_CWD_CUT" => i64::from(F::EXECSNOOP_F_CWD_CUT.0),
+                "EXECSNOOP_F_EXE_CUT" => i64::from(F::EXECSNOOP_F_EXE_CUT.0),
+                "EXECSNOOP_PATH_DEPTH" => i64::from(L::EXECSNOOP_PATH_DEPTH.0),
+                "EXECSNOOP_CTX_PATH_CAP" => i64::from(L::EXECSNOOP_CTX_PATH_CAP.0),
+                "EXECSNOOP_NAME_CAP" => i64::from(L::EXECSNOOP_NAME_CAP.0),
                 "EXECSNOOP_STAT_EMITTED" => i64::from(S::EXECSNOOP_STAT_EMITTED.0),
                 "EXECSNOOP_STAT_LOST" => i64::from(S::EXECSNOOP_STAT_LOST.0),
                 "EXECSNOOP_STAT_STARTS_FULL" => i64::from(S::EXECSNOOP_STAT_STARTS_FULL.0),
@@ -403,7 +436,7 @@ pub(crate) mod tests {
             }
             seen += 1;
         }
-        assert!(seen >= 19, "parsed only {seen} constants");
+        assert!(seen >= 24, "parsed only {seen} constants");
         // The Rust-side copies that are not the generated ones.
         assert_eq!(
             crate::execsnoop::args::MAX_CAPTURE,

@@ -26,6 +26,8 @@ pub struct TextStyle {
 /// The JSON form: one object per line, with the host and cgroup context.
 pub struct JsonStyle {
     rfc: String,
+    /// --paths: cwd/exe in each exec's object.
+    pub paths: bool,
     pub host: Host,
     pub cgroups: CgroupPaths,
 }
@@ -64,9 +66,10 @@ impl Style {
         })
     }
 
-    pub fn json() -> Self {
+    pub fn json(paths: bool) -> Self {
         Style::Json(JsonStyle {
             rfc: String::new(),
+            paths,
             host: Host::new(),
             cgroups: CgroupPaths::new(),
         })
@@ -110,6 +113,7 @@ impl Style {
                     boot_id: &j.host.boot_id,
                     cgroup: cgroup.as_deref(),
                     container_id: cgroup.as_deref().and_then(container_id),
+                    paths: j.paths,
                 };
                 format::json_line(e, args, t, &times, &ctx, out);
             }
@@ -430,7 +434,7 @@ mod tests {
         let mut t = Style::text(Columns::default());
         assert_eq!(t.record_line(Record::Lost(3), &clock), None);
         assert_eq!(t.summary_line(&full(), &clock), None);
-        let mut j = Style::json();
+        let mut j = Style::json(false);
         assert_eq!(j.header(), None);
         let l = j.record_line(Record::Lost(3), &clock).unwrap();
         let v: serde_json::Value = serde_json::from_str(&l).unwrap();

@@ -49,13 +49,15 @@ fn stdout_closed() -> bool {
 
 fn printer_for(args: &Args) -> Printer {
     let style = if args.json {
-        Style::json()
+        Style::json(args.paths)
     } else {
         Style::text(Columns {
             time: args.time,
             timestamp: args.timestamp,
             uid: args.print_uid,
             quote: args.quote,
+            parent: args.print_parent,
+            paths: args.paths,
         })
     };
     let limits = Limits {
@@ -80,6 +82,8 @@ pub fn run(args: Args) -> Result<()> {
     let cfg = Config {
         btf: btf.as_ref(),
         uid: args.uid,
+        ppid: args.ppid,
+        paths: args.paths,
         cgroup: cgroup.as_ref(),
         fails: args.fails,
         transport: Choice::probe(args.perf_buffer),

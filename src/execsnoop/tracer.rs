@@ -95,6 +95,10 @@ pub struct Config<'a> {
     pub btf: Option<&'a CustomBtf>,
     /// -u: only this real uid.
     pub uid: Option<u32>,
+    /// -P: only children of this process.
+    pub ppid: Option<u32>,
+    /// --paths: the kernel walks cwd and exe.
+    pub paths: bool,
     /// -c: only this cgroup and below.
     pub cgroup: Option<&'a File>,
     /// -x: failed execs too.
@@ -153,6 +157,8 @@ impl<'obj> Tracer<'obj> {
             .as_deref_mut()
             .ok_or_else(|| anyhow!("BPF object has no .rodata"))?;
         ro.targ_uid = cfg.uid.unwrap_or(u32::MAX);
+        ro.targ_ppid = cfg.ppid.unwrap_or(0);
+        ro.want_paths = cfg.paths;
         ro.filter_cgroup = cfg.cgroup.is_some();
         ro.trace_failures = cfg.fails;
         ro.use_ringbuf = !cfg.transport.is_perf();
