@@ -1208,15 +1208,24 @@ fn json_context_is_this_hosts_and_this_cgroups() {
 
 /// Real output of every record kind (exec, fail, untracked, lost, summary) passes
 /// docs/execsnoop.schema.json, and the gap records add up to the summary's counts.
-/// Two runs, each filtered to a cgroup of the test's own: one with -x and a one-entry
-/// in-flight map (fail, untracked, exec), one stalled with a small buffer (lost).
+/// Two runs, each filtered to a cgroup of the test's own: one with -x, --paths and a
+/// one-entry in-flight map (fail, untracked, exec with cwd/exe), one stalled with a
+/// small buffer (lost).
 #[test]
 fn json_schema_holds_for_every_record_kind() {
     require_root();
     let s = schema();
     let cg = TestCgroup::new("schema-x");
     let m = marker("schema");
-    let mut a = start(&["--json", "-x", "--inflight-entries", "1", "-c", cg.path()]);
+    let mut a = start(&[
+        "--json",
+        "-x",
+        "--paths",
+        "--inflight-entries",
+        "1",
+        "-c",
+        cg.path(),
+    ]);
     trigger(&["--cgroup", cg.path(), "inflight-full", "3", &m]);
     trigger(&["--cgroup", cg.path(), "run", "/bin/true", &m]);
     json_event(&mut a, |v| v["event"] == "exec" && has_arg(v, &m));
@@ -1249,6 +1258,11 @@ fn json_schema_holds_for_every_record_kind() {
     let last = lost_run.last().expect("lines");
     assert_eq!(Summary::from_json(last), Some(summary), "{last}");
     all.extend(lost_run);
+    assert!(
+        all.iter()
+            .any(|v| v["event"] == "exec" && v["cwd"].is_string()),
+        "no exec with --paths fields validated"
+    );
     for kind in ["exec", "fail", "untracked", "lost", "summary"] {
         assert!(
             all.iter().any(|v| v["event"] == kind),
