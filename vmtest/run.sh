@@ -379,11 +379,7 @@ watchdog() { # qemu-timeout-pid records mon pidfile stall-file stall-seconds arc
 			sed 's/^@@VMTEST start \([^ ]*\) \([^ ]*\) \([0-9]*\)/while running \1\/\2 (loop \3)/; s/^@@VMTEST \(result\|boot\|uname\).*/after "&"/')
 		echo "no new record for ${stall_s}s ${what:-before the first record}: guest hung" >"$stallf"
 		if [ "$arch" = aarch64 ]; then
-			sysrq_serial "$mon" l
-			sleep 2
-			sysrq_serial "$mon" w
-			sleep 2
-			sysrq_serial "$mon" c
+			sysrq_serial "$mon" l w c
 		else
 			mon_cmd "$mon" "sendkey alt-sysrq-l"
 			sleep 2
@@ -399,16 +395,20 @@ watchdog() { # qemu-timeout-pid records mon pidfile stall-file stall-seconds arc
 mon_cmd() { # mon command: never blocks (the fifo has no reader once qemu is gone)
 	timeout 5 sh -c 'printf "%s\n" "$2" >"$1.in"' sh "$1" "$2" 2>/dev/null || true
 }
-# Sends a serial BREAK and then KEY to the arm64 guest's console: the port of its
-# telnet chardev (qemu picked a free one) comes from the monitor's `info chardev`.
-sysrq_serial() { # mon key
-	local port
-	mon_cmd "$1" "info chardev"
+# Sends a serial BREAK and then a sysrq KEY, for each KEY, 2 s apart, to the arm64
+# guest's console, over one connection to its telnet chardev (qemu picked a free port:
+# the monitor's `info chardev` names it). Seen: keys sent over separate connections
+# right after each other were sometimes lost; one connection for all of them was not.
+sysrq_serial() { # mon key...
+	local mon=$1 port
+	shift
+	mon_cmd "$mon" "info chardev"
 	sleep 1
-	port=$(tr -d '\r' <"$1.log" 2>/dev/null | sed -n 's/^con: filename=.*telnet:127\.0\.0\.1:\([0-9]*\).*/\1/p' | tail -n 1)
+	port=$(tr -d '\r' <"$mon.log" 2>/dev/null | sed -n 's/^con: filename=.*telnet:127\.0\.0\.1:\([0-9]*\).*/\1/p' | tail -n 1)
 	[ -n "$port" ] || return 0
-	timeout 5 bash -c 'exec 5<>"/dev/tcp/127.0.0.1/$1" && printf "\377\363" >&5 && sleep 0.5 && printf "%s" "$2" >&5 && sleep 1' \
-		sh "$port" "$2" 2>/dev/null || true
+	timeout $((5 + 3 * $#)) bash -c 'exec 5<>"/dev/tcp/127.0.0.1/$1" || exit 1; shift
+		for k in "$@"; do printf "\377\363" >&5; sleep 0.5; printf "%s" "$k" >&5; sleep 2; done' \
+		sh "$port" "$@" 2>/dev/null || true
 }
 
 # Boots one kernel (already fetched into $2) and leaves its results in $res/$1.*
