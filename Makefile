@@ -22,7 +22,7 @@ RUST_TARGETS := x86_64-unknown-linux-musl aarch64-unknown-linux-musl
 DIST_ARCHES := x86_64 aarch64
 RUN_ARGS ?=
 
-.PHONY: deps build run test lint test-host unit vmlinux vmtest bench clippy fmt dist dist-tests
+.PHONY: deps build run test lint test-host unit vmlinux vmtest bench clippy fmt dist dist-check dist-tests
 
 deps:
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
@@ -55,14 +55,18 @@ build: deps
 dist: deps
 	rm -rf dist
 	@for a in $(DIST_ARCHES); do nice scripts/build-static.sh $$a --dist dist/$$a || exit 1; done
+	@$(MAKE) --no-print-directory dist-check
+	cd dist && sha256sum */* > SHA256SUMS
+	@echo "dist: $$(ls dist/*/* | wc -l) static files for $(DIST_ARCHES), dist/SHA256SUMS"
+
+# Every file in dist/<arch>/ static, and each execsnoop starts.
+dist-check:
 	@scripts/build-static.sh --check dist/*/*
 	@for a in $(DIST_ARCHES); do \
 		run=; [ $$a = "$$(uname -m)" ] || run=qemu-$$a-static; \
 		v=$$($$run dist/$$a/execsnoop --version) || { echo "dist: dist/$$a/execsnoop --version failed"; exit 1; }; \
 		echo "dist: $$a: $$v"; \
 	done
-	cd dist && sha256sum */* > SHA256SUMS
-	@echo "dist: $$(ls dist/*/* | wc -l) static files for $(DIST_ARCHES), dist/SHA256SUMS"
 
 # The programs, examples and integration test executables, static, for one arch
 # (ARCH=x86_64|aarch64, also x86|arm64; default this machine's), listed in

@@ -7,7 +7,8 @@
 #
 # Builds every program (`--bins`) for <arch>; with --tests also the examples and
 # the integration test executables (`cargo test --no-run`). Writes the manifest
-# target/static-<arch>.list, one line per artifact: `<kind> <name> <absolute path>`
+# target/static-<arch>.list (in $CARGO_TARGET_DIR when set), one line per
+# artifact: `<kind> <name> <absolute path>`
 # with kind bin|example|test. With --dist DIR, copies the programs into DIR.
 # Every artifact is checked to be static (no NEEDED entry, no interpreter); one
 # that is not fails the build with one line. --check runs only that check.
@@ -93,7 +94,10 @@ rustup target list --installed 2>/dev/null | grep -qx "$triple" ||
 # musl's gcc wrapper searches only musl's headers. libbpf also needs the kernel's
 # uapi headers (linux/, asm/, asm-generic/) and the vendored elfutils build needs
 # <argp.h> (scripts/musl-compat/argp.h says why): one include dir with those.
-compat=$root/target/static-compat/$arch
+target=${CARGO_TARGET_DIR:-$root/target}
+mkdir -p "$target"
+target=$(cd "$target" && pwd)
+compat=$target/static-compat/$arch
 rm -rf "$compat"
 mkdir -p "$compat"
 ln -s "$kernel_headers/linux" "$compat/linux"
@@ -112,7 +116,7 @@ export ac_cv_search__obstack_free="none required"
 # The linker for aarch64 is in .cargo/config.toml (aarch64-linux-gnu-gcc).
 
 # libbpf-sys's build script does not rerun when these flags change: rebuild it then.
-flags_file=$root/target/static-$arch.cflags
+flags_file=$target/static-$arch.cflags
 cflags_var=CFLAGS_$t
 if [ "$(cat "$flags_file" 2>/dev/null)" != "${!cflags_var}" ]; then
 	cargo clean --quiet --release --target "$triple" -p libbpf-sys 2>/dev/null || true
@@ -120,8 +124,7 @@ if [ "$(cat "$flags_file" 2>/dev/null)" != "${!cflags_var}" ]; then
 fi
 
 cd "$root"
-json=$root/target/static-$arch
-mkdir -p "$root/target"
+json=$target/static-$arch
 what="--bins"
 [ $tests = 1 ] && what="--bins --examples"
 echo "build-static: $arch ($triple): cargo build --release $what"
@@ -141,7 +144,7 @@ fi
 artifacts() {
 	sed -n 's/.*"target":{"kind":\["\([a-z-]*\)"\],"crate_types":\[[^]]*\],"name":"\([^"]*\)".*"executable":"\([^"]*\)".*/\1 \2 \3/p' "$@"
 }
-list=$root/target/static-$arch.list
+list=$target/static-$arch.list
 {
 	artifacts "$json.build.json" | awk '$1 == "bin" || $1 == "example"'
 	[ $tests = 0 ] || artifacts "$json.test.json" | awk '$1 == "test"'
