@@ -151,7 +151,8 @@ is_static() { # ELF: no program interpreter, no NEEDED library
 
 # ---------------------------------------------------------------- 1. build once per arch
 # scripts/build-static.sh ARCH --tests builds every binary, example and integration
-# test executable fully static for ARCH and writes target/static-ARCH.list: one
+# test executable fully static for ARCH and writes target/static-ARCH.list (in
+# $CARGO_TARGET_DIR when set): one
 # "<kind> <name> <absolute path>" line per executable (kind bin|example|test).
 declare -A programs_of tests_of
 for a in "${arches[@]}"; do
@@ -160,7 +161,7 @@ for a in "${arches[@]}"; do
 	t0=$SECONDS
 	nice "$root/scripts/build-static.sh" "$a" --tests >"$cache/build-$a.log" 2>&1 ||
 		{ tail -n 40 "$cache/build-$a.log" >&2; die "scripts/build-static.sh $a --tests failed (log: $cache/build-$a.log)"; }
-	manifest=$root/target/static-$a.list
+	manifest=$(cd "$root" && mkdir -p "${CARGO_TARGET_DIR:-target}" && cd "${CARGO_TARGET_DIR:-target}" && pwd)/static-$a.list
 	[ -s "$manifest" ] || die "scripts/build-static.sh $a --tests wrote no $manifest"
 	programs_of[$a]=$(awk '$1 == "bin" || $1 == "example"' "$manifest" | sort -u)
 	tests_of[$a]=$(awk '$1 == "test"' "$manifest" | sort -u)
