@@ -15,6 +15,9 @@ APT_PACKAGES := clang llvm libelf-dev zlib1g-dev pkg-config make gcc bpftool \
 APT_PACKAGES += musl-tools musl-dev:arm64 gcc-aarch64-linux-gnu libc6-dev-arm64-cross \
 	linux-libc-dev autoconf automake libtool autopoint gettext bison flex gawk \
 	qemu-user-static
+# make vmtest: the arm64 guests (qemu-system-aarch64; busybox-static:arm64 and the
+# kernels come through vmtest/fetch-kernel.sh's private apt configuration).
+APT_PACKAGES += qemu-system-arm
 RUST_TARGETS := x86_64-unknown-linux-musl aarch64-unknown-linux-musl
 DIST_ARCHES := x86_64 aarch64
 RUN_ARGS ?=

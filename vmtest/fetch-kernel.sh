@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# Usage: vmtest/fetch-kernel.sh SUITE CACHE_DIR [ARCH]
+# Usage: vmtest/fetch-kernel.sh SUITE CACHE_DIR [ARCH] [kernel|busybox]
 #
 # Makes sure Debian SUITE's newest generic ARCH kernel (amd64, the default, or
 # arm64: the one the suite's linux-image-ARCH meta package depends on) is extracted
 # under CACHE_DIR/kernels/SUITE/<version>/ (amd64) or CACHE_DIR/kernels/SUITE-arm64/
 # <version>/, and prints that directory on stdout. The directory holds vmlinuz,
 # config, version (the kernel's `uname -r`) and package-version.
+#
+# With `busybox` it fetches SUITE's busybox-static for ARCH instead (the arm64
+# guests' userland: busybox-static:arm64 cannot be installed next to the host's
+# amd64 one) into CACHE_DIR/busybox/ARCH/<version>/busybox and prints that file.
 #
 # apt runs with a private configuration (sources, lists and cache inside
 # CACHE_DIR/apt/SUITE), so the system's apt sources and state stay untouched.
@@ -16,6 +20,8 @@ set -euo pipefail
 suite=${1:?suite}
 cache=${2:?cache dir}
 arch=${3:-amd64}
+what=${4:-kernel}
+case $what in kernel | busybox) ;; *) echo "vmtest: ERROR: fetch-kernel.sh: unknown '$what' (kernel or busybox)" >&2; exit 1 ;; esac
 case $arch in
 amd64) sub=$suite ;;
 arm64) sub=$suite-arm64 ;;
@@ -31,7 +37,13 @@ say() { echo "vmtest: $*" >&2; }
 die() { echo "vmtest: ERROR: $*" >&2; exit 1; }
 
 kdir=$cache/kernels/$sub
-if [ "${VMTEST_REFRESH:-0}" != 1 ] && [ -f "$kdir/current" ]; then
+bdir=$cache/busybox/$arch
+if [ "$what" = busybox ]; then
+	if [ "${VMTEST_REFRESH:-0}" != 1 ] && [ -f "$bdir/current" ] && [ -x "$bdir/$(cat "$bdir/current")/busybox" ]; then
+		echo "$bdir/$(cat "$bdir/current")/busybox"
+		exit 0
+	fi
+elif [ "${VMTEST_REFRESH:-0}" != 1 ] && [ -f "$kdir/current" ]; then
 	cur=$kdir/$(cat "$kdir/current")
 	if [ -f "$cur/vmlinuz" ] && [ -f "$cur/version" ]; then
 		echo "$cur"
@@ -88,21 +100,63 @@ if ! update; then
 	update || { cat "$adir/update.log" >&2; die "apt-get update for $suite failed (log above)"; }
 fi
 
-pkg=$(apt-cache "${apt_opts[@]}" depends "linux-image-$arch" 2>/dev/null |
-	awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ { print $2; exit }')
-[ -n "$pkg" ] || die "$suite: linux-image-$arch names no linux-image-<version>-$arch package"
-ver=${pkg#linux-image-}
-
-if [ -f "$kdir/$ver/vmlinuz" ]; then
-	echo "$ver" >"$kdir/current"
-	echo "$kdir/$ver"
+if [ "$what" = busybox ]; then
+	say "downloading busybox-static ($suite, $arch)..."
+	rm -f "$adir/download/"*.deb
+	(cd "$adir/download" && apt-get -q "${apt_opts[@]}" download "busybox-static:$arch" >"$adir/download.log" 2>&1) ||
+		{ cat "$adir/download.log" >&2; die "apt-get download busybox-static:$arch failed"; }
+	deb=$(ls "$adir/download/"*.deb)
+	bver=$(dpkg-deb -f "$deb" Version)
+	bver=${bver//:/_}
+	tmp=$bdir/.tmp
+	rm -rf "$tmp"
+	mkdir -p "$tmp"
+	dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$tmp" ./bin/busybox
+	[ -f "$tmp/bin/busybox" ] || die "$deb has no bin/busybox"
+	rm -rf "${bdir:?}/$bver"
+	mkdir -p "$bdir/$bver"
+	mv "$tmp/bin/busybox" "$bdir/$bver/busybox"
+	rm -rf "$tmp" "$deb"
+	echo "$bver" >"$bdir/current"
+	echo "$bdir/$bver/busybox"
 	exit 0
 fi
 
-say "downloading $pkg ($suite, $arch)..."
-rm -f "$adir/download/"*.deb
-(cd "$adir/download" && apt-get -q "${apt_opts[@]}" download "$pkg" >"$adir/download.log" 2>&1) ||
-	{ cat "$adir/download.log" >&2; die "apt-get download $pkg failed"; }
+# The kernels linux-image-ARCH depends on, newest first: one per version of the meta
+# package the sources offer (security, updates, the release itself).
+mapfile -t pkgs < <(apt-cache "${apt_opts[@]}" madison "linux-image-$arch" 2>/dev/null |
+	awk -F' *[|] *' '{ print $2 }' | while read -r v; do
+		apt-cache "${apt_opts[@]}" depends "linux-image-$arch=$v" 2>/dev/null |
+			awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ { print $2; exit }'
+	done | awk '!seen[$0]++')
+[ ${#pkgs[@]} -gt 0 ] || die "$suite: linux-image-$arch names no linux-image-<version>-$arch package"
+
+# The newest one the mirror serves. The signed image (source linux-signed-ARCH) holds
+# the same kernel as its -unsigned twin (source linux) plus an EFI signature that a
+# direct kernel boot ignores. Seen: the mirror answers 404 for bullseye-security's
+# arm64 kernels (signed and unsigned), so bullseye's arm64 column runs the newest
+# kernel of bullseye itself.
+pkg=
+for p in "${pkgs[@]}"; do
+	v=${p#linux-image-}
+	if [ -f "$kdir/$v/vmlinuz" ]; then
+		echo "$v" >"$kdir/current"
+		echo "$kdir/$v"
+		exit 0
+	fi
+	rm -f "$adir/download/"*.deb
+	for cand in "$p" "$p-unsigned"; do
+		say "downloading $cand ($suite, $arch)..."
+		if (cd "$adir/download" && apt-get -q "${apt_opts[@]}" download "$cand" >"$adir/download.log" 2>&1); then
+			pkg=$p
+			break 2
+		fi
+		say "$cand: $(grep -m1 -o 'Failed to fetch.*' "$adir/download.log" | sed 's|.*/||' || echo 'download failed')"
+		rm -f "$adir/download/"*.deb
+	done
+done
+[ -n "$pkg" ] || die "$suite: none of ${pkgs[*]} (nor their -unsigned twins) could be downloaded"
+ver=${pkg#linux-image-}
 deb=$(ls "$adir/download/"*.deb)
 
 say "extracting $pkg..."

@@ -14,6 +14,8 @@
 # LEBPF_BIN_DIR must be set (the tests find the programs there).
 #
 #   VMTEST_ONLY=<ERE>  run only the tests whose "<target>/<test>" matches (default: all)
+#   VMTEST_SELECT=FILE run only the tests whose "<target>/<test>" is a line of FILE
+#                      (run.sh writes the list it selected for the guest's arch)
 #   VMTEST_LOOPS=N     run the (selected) tests N times over (default 1)
 #
 # An executable that lists no tests (or whose filter leaves none), or no test at all,
@@ -23,6 +25,7 @@ set -u
 dir=${1:?test dir}
 per_test_timeout=${VMTEST_TEST_TIMEOUT:-120}
 only=${VMTEST_ONLY:-}
+select=${VMTEST_SELECT:-}
 loops=${VMTEST_LOOPS:-1}
 out=${TMPDIR:-/tmp}/vmtest-runner.$$
 : "${LEBPF_BIN_DIR:?LEBPF_BIN_DIR must be set}"
@@ -47,6 +50,10 @@ for exe in "$dir"/*; do
 	fi
 	if [ -n "$only" ]; then
 		sed "s|^|$target/|" "$out.names" | grep -E -- "$only" | sed "s|^$target/||" >"$out.sel" || true
+		mv "$out.sel" "$out.names"
+	fi
+	if [ -n "$select" ]; then
+		sed "s|^|$target/|" "$out.names" | grep -Fx -f "$select" | sed "s|^$target/||" >"$out.sel" || true
 		mv "$out.sel" "$out.names"
 	fi
 	while read -r t; do
@@ -86,6 +93,6 @@ done
 done
 rm -f "$out" "$out.list" "$out.names"
 if [ "$n" -eq 0 ]; then
-	echo "@@VMTEST error no test ran (dir $dir${only:+, VMTEST_ONLY=$only})"
+	echo "@@VMTEST error no test ran (dir $dir${only:+, VMTEST_ONLY=$only}${select:+, VMTEST_SELECT=$select})"
 fi
 echo "@@VMTEST ran $n tests"
