@@ -7,10 +7,19 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 APT_PACKAGES := clang llvm libelf-dev zlib1g-dev pkg-config make gcc bpftool \
 	busybox-static qemu-system-x86 kmod cpio zstd gzip binutils file \
-	debian-archive-keyring ca-certificates
+	debian-archive-keyring ca-certificates \
+	debootstrap systemd man-db dpkg-dev strace
 RUN_ARGS ?=
 
-.PHONY: deps build run test lint test-host unit vmlinux vmtest bench clippy fmt
+# The Debian package (make deb): which execsnoop it ships (a static one: the .deb has
+# no Depends), for which Debian architecture, and where the generated man page and
+# completions go.
+DEB_BIN ?= target/x86_64-unknown-linux-gnu/release/execsnoop
+DEB_ARCH ?= $(shell dpkg --print-architecture)
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
+DOCS_DIR := target/docs
+
+.PHONY: deps build run test lint test-host unit vmlinux vmtest bench clippy fmt man deb
 
 deps:
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
@@ -54,6 +63,15 @@ vmtest: deps
 
 bench: deps
 	@if [ -x bench/run.sh ]; then ./bench/run.sh; else echo "bench: not present yet"; exit 1; fi
+
+# execsnoop.8 and the bash, zsh and fish completions, from the clap definitions.
+man: deps
+	$(CARGO) run --quiet --example gen-execsnoop-docs -- $(DOCS_DIR)
+
+# dist/execsnoop_<version>_<debarch>.deb: the static execsnoop, its man page,
+# completions and systemd unit (packaging/).
+deb: man
+	packaging/build-deb.sh $(DEB_BIN) $(DEB_ARCH) $(VERSION) $(DOCS_DIR) dist
 
 # Regenerate vmlinux.h from the running kernel's BTF (note which kernel in vmlinux/README.md).
 vmlinux:
