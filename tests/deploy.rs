@@ -378,10 +378,16 @@ fn man_page_and_completions_name_every_long_flag_of_help() {
     let bash = read("execsnoop.bash");
     let zsh = read("_execsnoop");
     let fish = read("execsnoop.fish");
+    // Each flag described in OPTIONS (the SYNOPSIS names them all anyway).
+    let options = man
+        .split(".SH OPTIONS")
+        .nth(1)
+        .and_then(|s| s.split(".SH ").next())
+        .expect("an OPTIONS section");
     let mut missing = Vec::new();
     for f in &flags {
         let roff = format!("\\-\\-{}", f.replace('-', "\\-"));
-        if !has_word(&man, &roff) {
+        if !has_word(options, &roff) {
             missing.push(format!("man: --{f}"));
         }
         if !has_word(&bash, &format!("--{f}")) {
@@ -790,4 +796,139 @@ fn deb_installs_traces_and_purges_in_a_clean_debian() {
         .status()
         .unwrap();
     assert!(!gone.success(), "dpkg still knows execsnoop after --purge");
+}
+
+/// systemd's syscall groups (`systemd-analyze syscall-filter`): name -> members, which
+/// may be groups again (@name).
+fn syscall_groups() -> BTreeMap<String, Vec<String>> {
+    let out = Command::new("systemd-analyze")
+        .arg("syscall-filter")
+        .output()
+        .expect("systemd-analyze syscall-filter");
+    assert!(out.status.success());
+    let mut groups: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut cur = None;
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let t = line.trim();
+        if line.starts_with('@') {
+            cur = Some(t.to_string());
+            groups.entry(t.to_string()).or_default();
+        } else if !t.is_empty() && !t.starts_with('#') {
+            if let Some(g) = &cur {
+                groups.get_mut(g).unwrap().push(t.to_string());
+            }
+        }
+    }
+    groups
+}
+
+fn expand(groups: &BTreeMap<String, Vec<String>>, item: &str, into: &mut BTreeSet<String>) {
+    if let Some(members) = groups.get(item) {
+        for m in members {
+            expand(groups, m, into);
+        }
+    } else {
+        assert!(!item.starts_with('@'), "unknown syscall group {item}");
+        into.insert(item.to_string());
+    }
+}
+
+/// The unit's seccomp and memory settings do not break a run: every syscall execsnoop
+/// makes (strace -f over a run that sees the test's own exec) is in SystemCallFilter=,
+/// its sockets are of RestrictAddressFamilies=, and under MemoryDenyWriteExecute= it
+/// neither maps memory writable and executable nor makes memory executable later.
+/// (No systemd runs as PID 1 on the test machines, so the unit itself cannot be
+/// started; its capabilities and limits are the previous test's.)
+#[test]
+fn unit_syscall_filter_allows_every_syscall_execsnoop_makes() {
+    require_root();
+    if !have_tool("strace") || !have_tool("systemd-analyze") {
+        return;
+    }
+    let s = unit_settings();
+    let filter = setting(&s, "SystemCallFilter").expect("SystemCallFilter");
+    let groups = syscall_groups();
+    let mut allowed = BTreeSet::new();
+    for item in filter.split_whitespace() {
+        assert!(
+            !item.starts_with('~'),
+            "deny lists are not understood by this test"
+        );
+        expand(&groups, item, &mut allowed);
+    }
+
+    // This build's execsnoop, and the static one `make dist` ships when it is there.
+    let mut binaries = vec![bin("execsnoop")];
+    let dist = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("dist")
+        .join(std::env::consts::ARCH)
+        .join("execsnoop");
+    if dist.exists() {
+        binaries.push(dist);
+    }
+    for binary in binaries {
+        eprintln!("deploy: strace over {}", binary.display());
+        let exec = setting(&s, "ExecStart").expect("ExecStart");
+        let args: Vec<&str> = exec.split_whitespace().skip(1).collect();
+        let log = tempdir::Dir::new("strace");
+        let trace = log.path().join("strace.log");
+        let mut cmd = Command::new("strace");
+        cmd.args(["-f", "-qq", "-o"])
+            .arg(&trace)
+            .arg(&binary)
+            .args(&args)
+            .args(["-d", "3"]);
+        let mut p = Proc::spawn_cmd(&mut cmd);
+        if p.wait_stderr("tracing exec()", WAIT).is_none() {
+            panic!("execsnoop under strace did not start: {:?}", p.stderr());
+        }
+        let marker = format!("lebpf-seccomp-{}", std::process::id());
+        let st = Command::new("/bin/true").arg(&marker).status().unwrap();
+        assert!(st.success());
+        p.wait_line(WAIT, |l| l.contains(&marker))
+            .unwrap_or_else(|| panic!("no event for the own exec; stderr: {:?}", p.stderr()));
+        let st = p.wait_timeout(WAIT).expect("-d 3 did not end the run");
+        assert_eq!(st.code(), Some(0), "stderr: {:?}", p.stderr());
+
+        let text = std::fs::read_to_string(&trace).expect("strace log");
+        let families = setting(&s, "RestrictAddressFamilies").unwrap_or_default();
+        let mdwe = setting(&s, "MemoryDenyWriteExecute").as_deref() == Some("yes");
+        let mut made = BTreeSet::new();
+        let mut bad = Vec::new();
+        for line in text.lines() {
+            // "PID name(args) = ret"; "<... name resumed>" repeats a call already seen.
+            let Some(call) = line.split_once(' ').map(|(_, r)| r.trim_start()) else {
+                continue;
+            };
+            let Some((name, rest)) = call.split_once('(') else {
+                continue;
+            };
+            if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                continue;
+            }
+            made.insert(name.to_string());
+            let args = rest.split(')').next().unwrap_or("");
+            if name == "socket" {
+                let fam = args.split(',').next().unwrap_or("").trim();
+                if !families.split_whitespace().any(|f| f == fam) {
+                    bad.push(format!(
+                        "socket family {fam} not in RestrictAddressFamilies"
+                    ));
+                }
+            }
+            if mdwe
+                && ((name == "mmap" && args.contains("PROT_WRITE") && args.contains("PROT_EXEC"))
+                    || (name.ends_with("mprotect") && args.contains("PROT_EXEC")))
+            {
+                bad.push(format!("MemoryDenyWriteExecute would refuse: {line}"));
+            }
+        }
+        assert!(made.contains("bpf"), "strace saw no bpf(): {made:?}");
+        for name in &made {
+            if !allowed.contains(name) {
+                bad.push(format!("{name} not in SystemCallFilter={filter}"));
+            }
+        }
+        assert!(bad.is_empty(), "{}: {bad:#?}", binary.display());
+    }
 }
