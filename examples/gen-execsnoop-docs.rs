@@ -57,7 +57,8 @@ the journal. It is installed disabled:
 .B systemctl enable \-\-now execsnoop
 starts it, and
 .B journalctl \-u execsnoop \-o cat
-prints its lines.
+prints its output: the JSON objects, one a line (each starts with {), and
+execsnoop's own messages from standard error (each starts with "execsnoop:").
 .SH EXIT STATUS
 0 after Ctrl\-C, SIGTERM, the end of \-d or a closed standard output (with a one\-line
 summary on standard error); 1 on an error (one line on standard error); 2 on a bad

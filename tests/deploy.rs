@@ -908,6 +908,36 @@ fn unit_syscall_filter_allows_every_syscall_execsnoop_makes() {
             }
             made.insert(name.to_string());
             let args = rest.split(')').next().unwrap_or("");
+            // ProtectSystem=strict (and ProtectKernelTunables): nothing is opened for
+            // writing; ProtectHome: no home directory; PrivateDevices: no device but
+            // the pseudo ones.
+            let failed = line
+                .rsplit(" = ")
+                .next()
+                .is_some_and(|r| r.starts_with('-'));
+            if (name == "openat" || name == "open") && !failed {
+                let path = args.split('"').nth(1).unwrap_or("");
+                if args.contains("O_WRONLY") || args.contains("O_RDWR") || args.contains("O_CREAT")
+                {
+                    bad.push(format!(
+                        "opened for writing under ProtectSystem=strict: {line}"
+                    ));
+                }
+                let pseudo = [
+                    "/dev/null",
+                    "/dev/zero",
+                    "/dev/full",
+                    "/dev/random",
+                    "/dev/urandom",
+                ];
+                if (path.starts_with("/dev/") && !pseudo.contains(&path))
+                    || ["/home/", "/root/", "/run/user/"]
+                        .iter()
+                        .any(|h| path.starts_with(h))
+                {
+                    bad.push(format!("PrivateDevices/ProtectHome would hide: {line}"));
+                }
+            }
             if name == "socket" {
                 let fam = args.split(',').next().unwrap_or("").trim();
                 if !families.split_whitespace().any(|f| f == fam) {

@@ -21,7 +21,7 @@ Examples:
   execsnoop -c /sys/fs/cgroup/system.slice      # only that cgroup v2 and below
   execsnoop -q --max-args 100 --arg-size 8192   # quoted, longer argument lists
   execsnoop --json -d 10 > execs.jsonl          # JSON lines for 10 s
-  journalctl -u execsnoop -o cat | jq -c .args  # the service's output";
+  journalctl -u execsnoop -o cat | grep '^{'    # the service's JSON lines";
 
 /// Trace exec() calls on the whole machine, one line per exec.
 ///
