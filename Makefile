@@ -8,7 +8,7 @@ ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 APT_PACKAGES := clang llvm libelf-dev zlib1g-dev pkg-config make gcc bpftool \
 	busybox-static qemu-system-x86 kmod cpio zstd gzip binutils file \
 	debian-archive-keyring ca-certificates \
-	debootstrap systemd man-db dpkg-dev strace
+	debootstrap systemd systemd-container man-db dpkg-dev strace
 RUN_ARGS ?=
 
 # The Debian package (make deb): which execsnoop it ships (a static one: the .deb has

@@ -10,9 +10,14 @@
 //! - The .deb (`make deb`) installs into a clean debootstrap'd Debian, runs there
 //!   (`--version`, a short trace showing an exec made inside the chroot) and purges
 //!   without leaving a file behind.
+//! - Every syscall, socket, file and mapping execsnoop makes (strace) is one the
+//!   unit's seccomp filter and sandboxing allow.
+//! - Booted with systemd as PID 1 (systemd-nspawn), the installed, enabled unit runs
+//!   execsnoop with exactly its privileges, journals the test's exec, stops cleanly,
+//!   and `dpkg --purge` disables and unloads it.
 //!
-//! The tools the last three need (systemd-analyze, man, dpkg, debootstrap) are
-//! installed by `make deps`; missing on the host they FAIL. The kernel-matrix guests
+//! The tools all but the first need (systemd-analyze, man, strace, dpkg, debootstrap,
+//! systemd-nspawn) are installed by `make deps`; missing on the host they FAIL. The kernel-matrix guests
 //! (LEBPF_VMTEST set) have none of them: there those tests print SKIP.
 
 #[path = "common/caps.rs"]
@@ -538,7 +543,8 @@ struct Chroot {
 }
 
 impl Chroot {
-    fn new(tarball: &Path) -> Chroot {
+    /// Unpacks the tarball; nothing mounted yet.
+    fn unpack(tarball: &Path) -> Chroot {
         let dir = tempdir::Dir::new("chroot");
         let t = Instant::now();
         let st = Command::new("tar")
@@ -553,7 +559,12 @@ impl Chroot {
             "deploy: unpacked the cached Debian root in {:.1} s",
             t.elapsed().as_secs_f64()
         );
-        let c = Chroot { dir: Some(dir) };
+        Chroot { dir: Some(dir) }
+    }
+
+    /// Unpacks the tarball and mounts proc and sysfs in it (for `chroot`).
+    fn new(tarball: &Path) -> Chroot {
+        let c = Chroot::unpack(tarball);
         for (fs, at) in [("proc", "proc"), ("sysfs", "sys")] {
             let st = Command::new("mount")
                 .args(["-t", fs, fs])
@@ -631,6 +642,25 @@ impl Drop for Chroot {
     }
 }
 
+/// The cached tarball of a clean `debootstrap --variant=minbase bookworm` root, made
+/// on first use (packaging/debian-chroot.sh), with `include` packages added.
+fn debian_root(include: Option<&str>) -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let t = Instant::now();
+    let out = Command::new(manifest.join("packaging/debian-chroot.sh"))
+        .arg("bookworm")
+        .args(include)
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("packaging/debian-chroot.sh");
+    assert!(out.status.success(), "making the Debian root failed");
+    eprintln!(
+        "deploy: Debian root ready in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+}
+
 /// The package `make deb` built for this machine's architecture.
 fn built_deb() -> PathBuf {
     if let Some(p) = std::env::var_os("EXECSNOOP_DEB") {
@@ -675,19 +705,7 @@ fn deb_installs_traces_and_purges_in_a_clean_debian() {
         }
     }
     let deb = built_deb();
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let t = Instant::now();
-    let out = Command::new(manifest.join("packaging/debian-chroot.sh"))
-        .arg("bookworm")
-        .stderr(Stdio::inherit())
-        .output()
-        .expect("packaging/debian-chroot.sh");
-    assert!(out.status.success(), "making the Debian root failed");
-    let tarball = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
-    eprintln!(
-        "deploy: Debian root ready in {:.1} s",
-        t.elapsed().as_secs_f64()
-    );
+    let tarball = debian_root(None);
     let ch = Chroot::new(&tarball);
 
     // Only the package's files, and the binary is static (runs with no library).
@@ -961,4 +979,140 @@ fn unit_syscall_filter_allows_every_syscall_execsnoop_makes() {
         }
         assert!(bad.is_empty(), "{}: {bad:#?}", binary.display());
     }
+}
+
+/// What the booted container does (a oneshot unit ordered after execsnoop.service),
+/// into files the test reads after the container powers off: the service's journal
+/// once it shows the test's exec, the service process's /proc status, its state before
+/// and after `systemctl stop`, then `dpkg --purge` with systemd running.
+const CONTAINER_CHECK: &str = r#"#!/bin/sh
+for i in $(seq 60); do journalctl -u execsnoop -o cat | grep -q 'tracing exec()' && break; sleep 0.5; done
+/bin/true MARKER
+for i in $(seq 60); do journalctl -u execsnoop -o cat | grep -q MARKER && break; sleep 0.5; done
+cat /proc/$(systemctl show -p MainPID --value execsnoop)/status > /deploy-status
+systemctl show execsnoop -p ActiveState -p SubState -p NRestarts > /deploy-running
+systemctl stop execsnoop
+systemctl show execsnoop -p Result -p ExecMainStatus > /deploy-stopped
+journalctl -u execsnoop -o cat > /deploy-journal
+dpkg --purge execsnoop > /deploy-purge 2>&1
+ls /etc/systemd/system/multi-user.target.wants > /deploy-wants
+systemctl show execsnoop -p LoadState >> /deploy-wants
+systemctl poweroff
+"#;
+
+/// The unit started by systemd itself: a clean Debian with systemd, booted as a
+/// systemd-nspawn container (the only way to have systemd as PID 1 on the test
+/// machines), with the package installed and the service enabled. The service must
+/// run as a dynamic user holding exactly CAP_BPF + CAP_PERFMON under its seccomp
+/// filter, log the test's exec to the journal as JSON, stop with success, and
+/// `dpkg --purge` must disable it. The container itself is given CAP_BPF and
+/// CAP_PERFMON and the bpf and perf_event_open syscalls, which nspawn withholds by
+/// default.
+#[test]
+fn unit_runs_under_systemd_in_a_booted_debian_container() {
+    require_root();
+    for tool in ["dpkg", "debootstrap", "systemd-nspawn"] {
+        if !have_tool(tool) {
+            return;
+        }
+    }
+    let deb = built_deb();
+    let tarball = debian_root(Some("systemd,dbus"));
+    let ch = Chroot::unpack(&tarball);
+    let r = ch.root();
+    std::fs::copy(&deb, r.join("tmp/execsnoop.deb")).expect("copy the .deb");
+    // Installed and enabled before the boot (no systemd runs in a chroot: the
+    // maintainer scripts skip systemctl; `systemctl enable` works offline).
+    let run = |args: &[&str]| {
+        let out = Command::new("chroot").arg(r).args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "chroot {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run(&["dpkg", "-i", "/tmp/execsnoop.deb"]);
+    run(&["systemctl", "enable", "execsnoop.service"]);
+    let marker = format!("lebpf-nspawn-{}", std::process::id());
+    let script = r.join("usr/local/sbin/deploy-check");
+    std::fs::write(&script, CONTAINER_CHECK.replace("MARKER", &marker)).unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    std::fs::write(
+        r.join("etc/systemd/system/deploy-check.service"),
+        "[Unit]\nAfter=execsnoop.service\n[Service]\nType=oneshot\n\
+         ExecStart=/usr/local/sbin/deploy-check\n[Install]\nWantedBy=multi-user.target\n",
+    )
+    .unwrap();
+    run(&["systemctl", "enable", "deploy-check.service"]);
+
+    let t = Instant::now();
+    let out = Command::new("timeout")
+        .arg("180")
+        .arg("systemd-nspawn")
+        .args(["-q", "--boot", "--register=no", "--keep-unit"])
+        .args(["--capability=CAP_BPF,CAP_PERFMON"])
+        .args(["--system-call-filter=bpf perf_event_open"])
+        .arg("-D")
+        .arg(r)
+        .stdin(Stdio::null())
+        .output()
+        .expect("systemd-nspawn");
+    eprintln!(
+        "deploy: the container booted, checked and powered off in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+    let read = |f: &str| {
+        std::fs::read_to_string(r.join(f)).unwrap_or_else(|_| {
+            panic!(
+                "{f} not written by the container ({:?}); its console:\n{}",
+                out.status,
+                String::from_utf8_lossy(&out.stdout)
+            )
+        })
+    };
+    let journal = read("deploy-journal");
+    let own = journal
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|v| v["filename"] == "/bin/true" && v["args"][1] == marker.as_str())
+        .unwrap_or_else(|| panic!("no JSON line for the own exec in the journal:\n{journal}"));
+    assert_eq!(own["event"], "exec", "{own}");
+    assert!(
+        journal
+            .lines()
+            .any(|l| l.starts_with("execsnoop: ") && l.contains(" events, ")),
+        "no summary line after the stop:\n{journal}"
+    );
+
+    let running = read("deploy-running");
+    for want in ["ActiveState=active", "SubState=running", "NRestarts=0"] {
+        assert!(running.lines().any(|l| l == want), "{want}?\n{running}");
+    }
+    let stopped = read("deploy-stopped");
+    for want in ["Result=success", "ExecMainStatus=0"] {
+        assert!(stopped.lines().any(|l| l == want), "{want}?\n{stopped}");
+    }
+    let status = read("deploy-status");
+    let mask = (1u64 << CAP_BPF) | (1u64 << CAP_PERFMON);
+    for key in ["CapEff:", "CapPrm:", "CapAmb:", "CapBnd:"] {
+        assert_eq!(status_caps(&status, key), mask, "{key}\n{status}");
+    }
+    let uid = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap();
+    assert_ne!(uid, "0", "the service ran as root");
+    assert!(status.contains("NoNewPrivs:\t1"), "{status}");
+    assert!(
+        status.contains("Seccomp:\t2"),
+        "no seccomp filter: {status}"
+    );
+
+    let wants = read("deploy-wants");
+    assert!(
+        !wants.contains("execsnoop.service") && wants.contains("LoadState=not-found"),
+        "after dpkg --purge with systemd running:\n{wants}\n{}",
+        read("deploy-purge")
+    );
 }
