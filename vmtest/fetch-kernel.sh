@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Usage: vmtest/fetch-kernel.sh SUITE CACHE_DIR
+# Usage: vmtest/fetch-kernel.sh SUITE CACHE_DIR [ARCH]
 #
-# Makes sure Debian SUITE's newest generic amd64 kernel (the one the suite's
-# linux-image-amd64 meta package depends on) is extracted under
-# CACHE_DIR/kernels/SUITE/<version>/, and prints that directory on stdout.
+# Makes sure Debian SUITE's newest generic ARCH kernel (amd64, the default, or
+# arm64: the one the suite's linux-image-ARCH meta package depends on) is extracted
+# under CACHE_DIR/kernels/SUITE/<version>/ (amd64) or CACHE_DIR/kernels/SUITE-arm64/
+# <version>/, and prints that directory on stdout. The directory holds vmlinuz,
+# config, version (the kernel's `uname -r`) and package-version.
 #
 # apt runs with a private configuration (sources, lists and cache inside
 # CACHE_DIR/apt/SUITE), so the system's apt sources and state stay untouched.
@@ -13,6 +15,12 @@ set -euo pipefail
 
 suite=${1:?suite}
 cache=${2:?cache dir}
+arch=${3:-amd64}
+case $arch in
+amd64) sub=$suite ;;
+arm64) sub=$suite-arm64 ;;
+*) echo "vmtest: ERROR: unknown architecture '$arch' (known: amd64 arm64)" >&2; exit 1 ;;
+esac
 mkdir -p "$cache"
 cache=$(cd "$cache" && pwd)
 keyring=/usr/share/keyrings/debian-archive-keyring.gpg
@@ -22,7 +30,7 @@ security_mirror=${VMTEST_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
 say() { echo "vmtest: $*" >&2; }
 die() { echo "vmtest: ERROR: $*" >&2; exit 1; }
 
-kdir=$cache/kernels/$suite
+kdir=$cache/kernels/$sub
 if [ "${VMTEST_REFRESH:-0}" != 1 ] && [ -f "$kdir/current" ]; then
 	cur=$kdir/$(cat "$kdir/current")
 	if [ -f "$cur/vmlinuz" ] && [ -f "$cur/version" ]; then
@@ -33,11 +41,11 @@ fi
 
 [ -r "$keyring" ] || die "$keyring missing: apt-get install debian-archive-keyring"
 
-adir=$cache/apt/$suite
+adir=$cache/apt/$sub
 mkdir -p "$adir/lists/partial" "$adir/cache/archives/partial" "$adir/sources.list.d" "$adir/download"
 
 write_sources() { # $1 = mirror, $2 = security mirror
-	local opts="[arch=amd64 signed-by=$keyring]"
+	local opts="[arch=$arch signed-by=$keyring]"
 	{
 		echo "deb $opts $1 $suite main"
 		echo "deb $opts $1 $suite-updates main"
@@ -50,6 +58,8 @@ apt_opts=(
 	-o "Dir::Etc::SourceParts=$adir/sources.list.d"
 	-o "Dir::State::Lists=$adir/lists"
 	-o "Dir::Cache=$adir/cache"
+	-o "APT::Architecture=$arch"
+	-o "APT::Architectures=$arch"
 	-o "APT::Get::List-Cleanup=false"
 	-o "APT::Sandbox::User=root"
 	-o "Acquire::Languages=none"
@@ -69,7 +79,7 @@ update() {
 	return 1
 }
 
-say "refreshing package lists for $suite..."
+say "refreshing package lists for $suite ($arch)..."
 write_sources "$mirror" "$security_mirror"
 if ! update; then
 	# Suites past their support end move to archive.debian.org.
@@ -78,9 +88,9 @@ if ! update; then
 	update || { cat "$adir/update.log" >&2; die "apt-get update for $suite failed (log above)"; }
 fi
 
-pkg=$(apt-cache "${apt_opts[@]}" depends linux-image-amd64 2>/dev/null |
+pkg=$(apt-cache "${apt_opts[@]}" depends "linux-image-$arch" 2>/dev/null |
 	awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ { print $2; exit }')
-[ -n "$pkg" ] || die "$suite: linux-image-amd64 names no linux-image-<version>-amd64 package"
+[ -n "$pkg" ] || die "$suite: linux-image-$arch names no linux-image-<version>-$arch package"
 ver=${pkg#linux-image-}
 
 if [ -f "$kdir/$ver/vmlinuz" ]; then
@@ -89,7 +99,7 @@ if [ -f "$kdir/$ver/vmlinuz" ]; then
 	exit 0
 fi
 
-say "downloading $pkg ($suite)..."
+say "downloading $pkg ($suite, $arch)..."
 rm -f "$adir/download/"*.deb
 (cd "$adir/download" && apt-get -q "${apt_opts[@]}" download "$pkg" >"$adir/download.log" 2>&1) ||
 	{ cat "$adir/download.log" >&2; die "apt-get download $pkg failed"; }

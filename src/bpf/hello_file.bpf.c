@@ -14,11 +14,16 @@ SEC("tp/syscalls/sys_enter_openat")
 int tracepoint__syscalls__sys_enter_openat(struct trace_event_raw_sys_enter *ctx)
 {
 	char command[256];
+	char filename[200];
 
 	bpf_get_current_comm(command, sizeof(command));
 
-	/* Book: args->filename. %s reads a user pointer on x86_64 (as in the book). */
-	bpf_printk("File %s", (const char *)ctx->args[1]);
+	/* Book: args->filename straight into %s. printk's %s reads it as kernel memory, which
+	 * finds user memory on x86_64 only (arm64 keeps the two apart and prints an empty
+	 * name), so copy it out of user memory first. 200 bytes: command + this fit in the
+	 * 512-byte BPF stack. */
+	bpf_probe_read_user_str(filename, sizeof(filename), (const char *)ctx->args[1]);
+	bpf_printk("File %s", filename);
 	bpf_printk("     opened by:%s", command);
 
 	return 0;

@@ -158,7 +158,10 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
 impl Printer {
     fn local_hms(&mut self, unix_sec: i64) -> &str {
         if unix_sec != self.hms_sec || self.hms.is_empty() {
-            let t: libc::time_t = unix_sec as libc::time_t;
+            // The type is time_t, inferred: naming libc::time_t warns on musl (deprecated
+            // there while the libc crate moves it to 64 bits; it is 64 bits on every
+            // 64-bit target already).
+            let t = unix_sec as _;
             // SAFETY: tm is plain old data; all-zero is a valid value.
             let mut tm: libc::tm = unsafe { std::mem::zeroed() };
             // SAFETY: valid pointers to locals; localtime_r is thread-safe.
