@@ -111,6 +111,7 @@ deb: man dist
 		case $$a in x86_64) d=amd64 ;; aarch64) d=arm64 ;; *) echo "deb: no Debian name for $$a"; exit 1 ;; esac; \
 		packaging/build-deb.sh dist/$$a/execsnoop $$d $(VERSION) $(DOCS_DIR) dist || exit 1; \
 	done
+	cd dist && sha256sum */* *.deb > SHA256SUMS
 
 # Regenerate vmlinux.h from the running kernel's BTF (note which kernel in vmlinux/README.md).
 vmlinux:
