@@ -382,11 +382,12 @@ fn fail_exec(name: &str) -> i32 {
 }
 
 // userfaultfd ABI (include/uapi/linux/userfaultfd.h); ioctl numbers are _IOWR(0xAA, n,
-// struct) and the same on x86_64 and arm64.
+// struct) and the same on x86_64 and arm64. libc::Ioctl: ioctl's request is an unsigned
+// long in glibc and an int in musl (the static builds); the 32 bits are the same.
 const UFFD_API: u64 = 0xAA;
-const UFFDIO_API: libc::c_ulong = 0xc018_aa3f;
-const UFFDIO_REGISTER: libc::c_ulong = 0xc020_aa00;
-const UFFDIO_COPY: libc::c_ulong = 0xc028_aa03;
+const UFFDIO_API: libc::Ioctl = 0xc018_aa3f_u32 as libc::Ioctl;
+const UFFDIO_REGISTER: libc::Ioctl = 0xc020_aa00_u32 as libc::Ioctl;
+const UFFDIO_COPY: libc::Ioctl = 0xc028_aa03_u32 as libc::Ioctl;
 const UFFDIO_REGISTER_MODE_MISSING: u64 = 1;
 const PAGE: usize = 4096;
 

@@ -69,12 +69,16 @@ x86_64)
 	cc=x86_64-linux-musl-gcc
 	kernel_headers=/usr/include
 	kernel_asm=/usr/include/x86_64-linux-gnu/asm
+	extra_cflags=
 	;;
 aarch64)
 	triple=aarch64-unknown-linux-musl
 	cc=aarch64-linux-musl-gcc
 	kernel_headers=/usr/aarch64-linux-gnu/include
 	kernel_asm=$kernel_headers/asm
+	# gcc calls libgcc's __aarch64_ldadd4_sync & co. for atomics by default; Rust
+	# links without libgcc: inline the (ARMv8.0) atomics instead.
+	extra_cflags=-mno-outline-atomics
 	;;
 *) die "usage: $0 <x86_64|aarch64> [--tests] [--dist DIR]" ;;
 esac
@@ -99,13 +103,21 @@ cp "$root/scripts/musl-compat/argp.h" "$compat/"
 
 t=${triple//-/_}
 export "CC_$t=$cc"
-export "CFLAGS_$t=-I$compat"
+export "CFLAGS_$t=-I$compat${extra_cflags:+ $extra_cflags}"
 # elfutils' configure insists on argp, fts and obstack (its tools use them);
 # libelf, the only part built, does not: tell configure they are there.
 export ac_cv_search_argp_parse="none required"
 export ac_cv_search_fts_close="none required"
 export ac_cv_search__obstack_free="none required"
 # The linker for aarch64 is in .cargo/config.toml (aarch64-linux-gnu-gcc).
+
+# libbpf-sys's build script does not rerun when these flags change: rebuild it then.
+flags_file=$root/target/static-$arch.cflags
+cflags_var=CFLAGS_$t
+if [ "$(cat "$flags_file" 2>/dev/null)" != "${!cflags_var}" ]; then
+	cargo clean --quiet --release --target "$triple" -p libbpf-sys 2>/dev/null || true
+	echo "${!cflags_var}" >"$flags_file"
+fi
 
 cd "$root"
 json=$root/target/static-$arch

@@ -24,7 +24,7 @@ const PROG: &str = "hello-func";
 /// Print "Syscall: N" for every syscall, from a BPF function call (Learning eBPF, ch. 3).
 ///
 /// Trace lines are printed as the kernel writes them; N is the syscall number (e.g.
-/// 59 = execve on x86_64). This process's own syscalls are left out (reading
+/// execve is 59 on x86_64, 221 on aarch64). This process's own syscalls are left out (reading
 /// trace_pipe would otherwise feed itself). Very busy on a busy machine.
 ///
 /// Examples:
