@@ -7,7 +7,8 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 APT_PACKAGES := clang llvm libelf-dev zlib1g-dev pkg-config make gcc bpftool \
 	busybox-static qemu-system-x86 kmod cpio zstd gzip binutils file \
-	debian-archive-keyring ca-certificates
+	debian-archive-keyring ca-certificates \
+	debootstrap systemd systemd-container man-db dpkg-dev strace
 # make dist / scripts/build-static.sh: musl for both architectures (musl-dev:arm64
 # through multiarch, with its aarch64-linux-musl-gcc wrapper), the aarch64 cross gcc
 # and kernel headers, what libbpf-sys needs to build libelf from its vendored
@@ -22,7 +23,12 @@ RUST_TARGETS := x86_64-unknown-linux-musl aarch64-unknown-linux-musl
 DIST_ARCHES := x86_64 aarch64
 RUN_ARGS ?=
 
-.PHONY: deps build run test lint test-host unit vmlinux vmtest bench clippy fmt dist dist-check dist-tests
+# The Debian packages (make deb) ship dist/<arch>/execsnoop (static: no Depends); the
+# generated man page and completions go to DOCS_DIR.
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
+DOCS_DIR := target/docs
+
+.PHONY: deps build run test lint test-host unit vmlinux vmtest bench clippy fmt dist dist-check dist-tests man deb
 
 deps:
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
@@ -90,7 +96,7 @@ unit:
 	$(CARGO) test --lib --bins
 
 # Privileged tests read the one global trace_pipe: one test at a time.
-test-host: deps
+test-host: deps deb
 	$(CARGO) build --bins --examples
 	$(SUDO) env "PATH=$$PATH" $(CARGO) test --all-targets -- --test-threads=1
 	$(SUDO) env "PATH=$$PATH" $(CARGO) test --test soak -- --ignored --nocapture
@@ -100,6 +106,19 @@ vmtest: deps
 
 bench: deps
 	@if [ -x bench/run.sh ]; then ./bench/run.sh; else echo "bench: not present yet"; exit 1; fi
+
+# execsnoop.8 and the bash, zsh and fish completions, from the clap definitions.
+man: deps
+	$(CARGO) run --quiet --example gen-execsnoop-docs -- $(DOCS_DIR)
+
+# dist/execsnoop_<version>_<amd64|arm64>.deb: the static execsnoop of each
+# architecture, its man page, completions and systemd unit (packaging/).
+deb: man dist
+	@for a in $(DIST_ARCHES); do \
+		case $$a in x86_64) d=amd64 ;; aarch64) d=arm64 ;; *) echo "deb: no Debian name for $$a"; exit 1 ;; esac; \
+		packaging/build-deb.sh dist/$$a/execsnoop $$d $(VERSION) $(DOCS_DIR) dist || exit 1; \
+	done
+	cd dist && sha256sum */* *.deb > SHA256SUMS
 
 # Regenerate vmlinux.h from the running kernel's BTF (note which kernel in vmlinux/README.md).
 vmlinux:

@@ -11,6 +11,22 @@ use crate::skel::execsnoop::types::execsnoop_limits;
 /// test checks it.
 pub const MAX_CAPTURE: usize = execsnoop_limits::EXECSNOOP_ARGS_CAP.0 as usize - 1;
 
+/// The end of `--help` (and of `-h`): examples, after the options as in bcc's tools, so a
+/// reader finds them where the output stops. The man page's EXAMPLES section is made
+/// from the same text.
+pub const EXAMPLES: &str = "\
+Examples:
+  execsnoop                                     # trace all execs
+  execsnoop -x                                  # failed execs too (RET = -errno)
+  execsnoop -T -U                               # HH:MM:SS and UID columns
+  execsnoop -u 1000                             # only uid 1000 (kernel filter)
+  execsnoop -n ssh                              # only comm containing \"ssh\"
+  execsnoop -l --force                          # only args containing \"--force\"
+  execsnoop -c /sys/fs/cgroup/system.slice      # only that cgroup v2 and below
+  execsnoop -q --max-args 100 --arg-size 8192   # quoted, longer argument lists
+  execsnoop --json -d 10 > execs.jsonl          # JSON lines for 10 s
+  journalctl -u execsnoop -o cat | grep '^{'    # the service's JSON lines";
+
 /// Trace exec() calls on the whole machine, one line per exec.
 ///
 /// Reports every committed execve/execveat (fexecve included, from any thread) once the
@@ -19,20 +35,13 @@ pub const MAX_CAPTURE: usize = execsnoop_limits::EXECSNOOP_ARGS_CAP.0 as usize -
 /// the line says what was cut: ` ...[+N args, +M bytes]`. Control characters, escape
 /// sequences and invalid UTF-8 are printed escaped (\n, \t, \\, \x1b, \xff), so no
 /// process can forge or hide a line. A one-line summary goes to stderr at exit.
-///
-/// Examples:
-///   execsnoop                   # trace all execs
-///   execsnoop -x                # include failed execs (RET = -errno)
-///   execsnoop -T -U             # HH:MM:SS and UID columns
-///   execsnoop -t                # seconds since start
-///   execsnoop -u 1000           # only uid 1000 (filtered in the kernel)
-///   execsnoop -n ssh            # only commands whose name contains "ssh"
-///   execsnoop -l --force        # only commands whose arguments contain "--force"
-///   execsnoop -c /sys/fs/cgroup/system.slice    # only that cgroup v2 and below
-///   execsnoop -q --max-args 100 --arg-size 8192 # quoted, longer argument lists
-///   execsnoop --json -d 10 > execs.jsonl        # JSON lines for 10 seconds
 #[derive(Parser, Debug, Clone)]
-#[command(name = "execsnoop", version, verbatim_doc_comment)]
+#[command(
+    name = "execsnoop",
+    version,
+    verbatim_doc_comment,
+    after_help = EXAMPLES
+)]
 pub struct Args {
     /// Include a time column (HH:MM:SS, local time).
     #[arg(short = 'T', long = "time")]
