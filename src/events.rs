@@ -1,12 +1,16 @@
 //! Receiving events from BPF programs: a BPF ring buffer (kernel 5.8+) or a perf
-//! buffer (PERF_EVENT_ARRAY, every kernel), polled until shutdown.
+//! buffer (PERF_EVENT_ARRAY, every kernel). The one home of that logic: which one to
+//! use (and the line that says so), polling, putting a perf buffer's per-CPU batches
+//! back in time order, and counting what was lost.
 //!
-//! The caller gives a callback per sample (the raw bytes) and one for lost samples; an
-//! error from either (a closed stdout, say) stops the loop and is returned. Ring buffer
-//! samples are 8-byte aligned, perf buffer samples are not: decode with a copy
-//! ([`decode`]) so one decoder serves both.
+//! The caller gives one callback per sample (the raw bytes); an error from it (a closed
+//! stdout, say) stops the poll and is returned. Ring buffer samples are 8-byte aligned,
+//! perf buffer samples are not: decoders copy (`plain::copy_from_bytes`).
+//!
+//! hello-buffer builds its buffers in its own `main` (that is the book's lesson) and
+//! only asks this module whether the kernel has ring buffers.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -14,8 +18,6 @@ use anyhow::{anyhow, Context, Result};
 use libbpf_rs::{
     ErrorKind, MapCore, MapType, PerfBuffer, PerfBufferBuilder, RingBuffer, RingBufferBuilder,
 };
-
-use crate::shutdown::Shutdown;
 
 /// How events travel from the kernel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,28 +50,50 @@ pub fn ring_buffer_supported() -> bool {
     MapType::RingBuf.is_supported().unwrap_or(false)
 }
 
-/// Picks the transport: the perf buffer when asked for, else the ring buffer where
-/// the kernel has it. The second value is true when the ring buffer was wanted but
-/// the kernel lacks it (the caller says so).
-pub fn choose_transport(want_perf: bool, ring_supported: bool) -> (Transport, bool) {
-    match (want_perf, ring_supported) {
-        (true, _) => (Transport::PerfBuffer, false),
-        (false, true) => (Transport::RingBuffer, false),
-        (false, false) => (Transport::PerfBuffer, true),
+/// The transport a run uses, and whether it is a fallback.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Choice {
+    pub transport: Transport,
+    /// The ring buffer was wanted but the kernel lacks it.
+    pub fallback: bool,
+}
+
+impl Choice {
+    /// The perf buffer when asked for, else the ring buffer where the kernel has it.
+    pub fn new(want_perf: bool, ring_supported: bool) -> Self {
+        let (transport, fallback) = match (want_perf, ring_supported) {
+            (true, _) => (Transport::PerfBuffer, false),
+            (false, true) => (Transport::RingBuffer, false),
+            (false, false) => (Transport::PerfBuffer, true),
+        };
+        Choice {
+            transport,
+            fallback,
+        }
+    }
+
+    /// [`Choice::new`] with this kernel's answer.
+    pub fn probe(want_perf: bool) -> Self {
+        Self::new(want_perf, want_perf || ring_buffer_supported())
+    }
+
+    pub fn is_perf(&self) -> bool {
+        self.transport == Transport::PerfBuffer
+    }
+
+    /// What the "via" line names: `ring buffer`, `perf buffer`, or `perf buffer (this
+    /// kernel has no ring buffer)`.
+    pub fn via(&self) -> String {
+        if self.fallback {
+            format!("{} (this kernel has no ring buffer)", self.transport)
+        } else {
+            self.transport.to_string()
+        }
     }
 }
 
-/// Copies a sample into a `T` (which must be plain old data, as BPF event structs
-/// are). Works for unaligned perf samples; None when the sample is too short.
-pub fn decode<T: plain::Plain + Default>(bytes: &[u8]) -> Option<T> {
-    let mut v = T::default();
-    plain::copy_from_bytes(&mut v, bytes).ok()?;
-    Some(v)
-}
-
-/// Turns a drop counter the BPF side keeps (a global it increments when
-/// `bpf_ringbuf_reserve` fails) into "lost since last time" numbers, the way a perf
-/// buffer reports them.
+/// Turns a running drop total into "lost since last time" numbers, for reporting
+/// drops as they happen.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct DropCounter {
     reported: u64,
@@ -86,33 +110,51 @@ impl DropCounter {
             None
         }
     }
+
+    /// The total reported so far.
+    pub fn total(&self) -> u64 {
+        self.reported
+    }
 }
 
+/// Perf buffer samples are read one CPU after the other: to print them in time order
+/// they are kept for the length of one poll and sorted by this key.
+pub type OrderKey = fn(&[u8]) -> u64;
+
+type Callback<'cb> = Rc<RefCell<dyn FnMut(&[u8]) -> Result<()> + 'cb>>;
 type SharedErr = Rc<RefCell<Option<anyhow::Error>>>;
 
 enum Inner<'cb> {
     Ring(RingBuffer<'cb>),
-    Perf(PerfBuffer<'cb>),
+    Perf {
+        pb: PerfBuffer<'cb>,
+        batch: Rc<RefCell<Vec<Vec<u8>>>>,
+        order: Option<OrderKey>,
+    },
 }
 
-/// A ring buffer or perf buffer with its callbacks, ready to poll.
+/// A ring buffer or perf buffer with its callback, ready to poll.
 pub struct EventPoller<'cb> {
     inner: Inner<'cb>,
+    on_sample: Callback<'cb>,
     error: SharedErr,
+    /// Samples the perf buffer reported lost (a ring buffer reports none itself).
+    lost: Rc<Cell<u64>>,
 }
 
 impl<'cb> EventPoller<'cb> {
     /// Polls a BPF_MAP_TYPE_RINGBUF map. A ring buffer has no lost-sample count of
-    /// its own: programs that count drops report them through their own variable.
+    /// its own: programs that count drops report them through their own counter.
     pub fn ring_buffer<M: MapCore>(
         map: &M,
-        mut on_sample: impl FnMut(&[u8]) -> Result<()> + 'cb,
+        on_sample: impl FnMut(&[u8]) -> Result<()> + 'cb,
     ) -> Result<Self> {
+        let on_sample: Callback<'cb> = Rc::new(RefCell::new(on_sample));
         let error: SharedErr = Rc::default();
-        let slot = error.clone();
+        let (cb, slot) = (on_sample.clone(), error.clone());
         let mut builder = RingBufferBuilder::new();
         builder
-            .add(map, move |data: &[u8]| match on_sample(data) {
+            .add(map, move |data: &[u8]| match (cb.borrow_mut())(data) {
                 Ok(()) => 0,
                 Err(e) => {
                     slot.borrow_mut().get_or_insert(e);
@@ -123,44 +165,54 @@ impl<'cb> EventPoller<'cb> {
         let rb = builder.build().context("setting up the ring buffer")?;
         Ok(Self {
             inner: Inner::Ring(rb),
+            on_sample,
             error,
+            lost: Rc::default(),
         })
     }
 
     /// Polls a BPF_MAP_TYPE_PERF_EVENT_ARRAY map with `pages` pages per CPU (a power
-    /// of two). `on_lost` gets the number of samples the kernel dropped.
+    /// of two). With `order`, the samples of one poll reach `on_sample` sorted by that
+    /// key (a stable sort: equal keys stay in arrival order).
     pub fn perf_buffer<M: MapCore>(
         map: &M,
         pages: usize,
-        mut on_sample: impl FnMut(&[u8]) -> Result<()> + 'cb,
-        mut on_lost: impl FnMut(u64) -> Result<()> + 'cb,
+        order: Option<OrderKey>,
+        on_sample: impl FnMut(&[u8]) -> Result<()> + 'cb,
     ) -> Result<Self> {
+        let on_sample: Callback<'cb> = Rc::new(RefCell::new(on_sample));
         let error: SharedErr = Rc::default();
-        let (s1, s2) = (error.clone(), error.clone());
+        let lost: Rc<Cell<u64>> = Rc::default();
+        let batch: Rc<RefCell<Vec<Vec<u8>>>> = Rc::default();
+        let (cb, slot, held, lost_n) = (
+            on_sample.clone(),
+            error.clone(),
+            batch.clone(),
+            lost.clone(),
+        );
         let pb = PerfBufferBuilder::new(map)
             .pages(pages)
             .sample_cb(move |_cpu, data: &[u8]| {
+                if order.is_some() {
+                    held.borrow_mut().push(data.to_vec());
+                    return;
+                }
                 // After a failure, drop the rest of this poll's samples.
-                if s1.borrow().is_some() {
+                if slot.borrow().is_some() {
                     return;
                 }
-                if let Err(e) = on_sample(data) {
-                    *s1.borrow_mut() = Some(e);
+                if let Err(e) = (cb.borrow_mut())(data) {
+                    *slot.borrow_mut() = Some(e);
                 }
             })
-            .lost_cb(move |_cpu, count| {
-                if s2.borrow().is_some() {
-                    return;
-                }
-                if let Err(e) = on_lost(count) {
-                    *s2.borrow_mut() = Some(e);
-                }
-            })
+            .lost_cb(move |_cpu, count| lost_n.set(lost_n.get() + count))
             .build()
             .context("setting up the perf buffer")?;
         Ok(Self {
-            inner: Inner::Perf(pb),
+            inner: Inner::Perf { pb, batch, order },
+            on_sample,
             error,
+            lost,
         })
     }
 
@@ -168,7 +220,41 @@ impl<'cb> EventPoller<'cb> {
     pub fn transport(&self) -> Transport {
         match self.inner {
             Inner::Ring(_) => Transport::RingBuffer,
-            Inner::Perf(_) => Transport::PerfBuffer,
+            Inner::Perf { .. } => Transport::PerfBuffer,
+        }
+    }
+
+    /// Samples the perf buffer said it lost so far (always 0 for a ring buffer).
+    pub fn transport_lost(&self) -> u64 {
+        self.lost.get()
+    }
+
+    /// All losses: a BPF-side count of failed outputs (`kernel_count`) and the perf
+    /// buffer's own report see the same drops from two ends, so the larger one is it.
+    pub fn total_lost(&self, kernel_count: u64) -> u64 {
+        kernel_count.max(self.transport_lost())
+    }
+
+    /// Hands a perf batch to the callback in key order.
+    fn release_batch(&self) {
+        let Inner::Perf {
+            batch,
+            order: Some(key),
+            ..
+        } = &self.inner
+        else {
+            return;
+        };
+        let mut batch = batch.borrow_mut();
+        batch.sort_by_key(|d| key(d));
+        let mut cb = self.on_sample.borrow_mut();
+        for d in batch.drain(..) {
+            if self.error.borrow().is_some() {
+                continue;
+            }
+            if let Err(e) = cb(&d) {
+                *self.error.borrow_mut() = Some(e);
+            }
         }
     }
 
@@ -177,8 +263,9 @@ impl<'cb> EventPoller<'cb> {
     pub fn poll_once(&self, timeout: Duration) -> Result<()> {
         let res = match &self.inner {
             Inner::Ring(rb) => rb.poll(timeout),
-            Inner::Perf(pb) => pb.poll(timeout),
+            Inner::Perf { pb, .. } => pb.poll(timeout),
         };
+        self.release_batch();
         if let Some(e) = self.error.borrow_mut().take() {
             return Err(e);
         }
@@ -195,50 +282,16 @@ impl<'cb> EventPoller<'cb> {
     pub fn drain(&self) {
         let _ = match &self.inner {
             Inner::Ring(rb) => rb.consume().map_err(|e| e.to_string()),
-            Inner::Perf(pb) => pb.consume().map_err(|e| e.to_string()),
+            Inner::Perf { pb, .. } => pb.consume().map_err(|e| e.to_string()),
         };
+        self.release_batch();
         self.error.borrow_mut().take();
-    }
-
-    /// Polls every `interval` until `stop` is requested; `after_poll` runs after each
-    /// poll (for periodic work such as reporting drops counted by the BPF side).
-    pub fn run(
-        &self,
-        stop: &Shutdown,
-        interval: Duration,
-        mut after_poll: impl FnMut() -> Result<()>,
-    ) -> Result<()> {
-        while !stop.requested() {
-            self.poll_once(interval)?;
-            after_poll()?;
-        }
-        Ok(())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[derive(Default, Debug, PartialEq)]
-    #[repr(C)]
-    struct Two {
-        a: i32,
-        b: u16,
-    }
-    // SAFETY: plain integers, any bit pattern is valid.
-    unsafe impl plain::Plain for Two {}
-
-    #[test]
-    fn decode_copies_from_unaligned_bytes() {
-        let mut buf = vec![0u8; 1];
-        buf.extend_from_slice(&7i32.to_ne_bytes());
-        buf.extend_from_slice(&9u16.to_ne_bytes());
-        buf.extend_from_slice(&[0, 0]);
-        let v: Two = decode(&buf[1..]).unwrap();
-        assert_eq!(v, Two { a: 7, b: 9 });
-        assert!(decode::<Two>(&buf[1..4]).is_none());
-    }
 
     #[test]
     fn drop_counter_reports_increases_once() {
@@ -247,19 +300,20 @@ mod tests {
         assert_eq!(d.newly_lost(3), Some(3));
         assert_eq!(d.newly_lost(3), None);
         assert_eq!(d.newly_lost(5), Some(2));
+        assert_eq!(d.total(), 5);
     }
 
     #[test]
     fn transport_choice_falls_back_and_says_so() {
-        assert_eq!(
-            choose_transport(false, true),
-            (Transport::RingBuffer, false)
-        );
-        assert_eq!(
-            choose_transport(false, false),
-            (Transport::PerfBuffer, true)
-        );
-        assert_eq!(choose_transport(true, true), (Transport::PerfBuffer, false));
-        assert_eq!(Transport::RingBuffer.to_string(), "ring buffer");
+        let c = Choice::new(false, true);
+        assert_eq!((c.transport, c.fallback), (Transport::RingBuffer, false));
+        assert_eq!(c.via(), "ring buffer");
+        let c = Choice::new(false, false);
+        assert_eq!((c.transport, c.fallback), (Transport::PerfBuffer, true));
+        assert_eq!(c.via(), "perf buffer (this kernel has no ring buffer)");
+        let c = Choice::new(true, true);
+        assert_eq!((c.transport, c.fallback), (Transport::PerfBuffer, false));
+        assert_eq!(c.via(), "perf buffer");
+        assert!(c.is_perf());
     }
 }

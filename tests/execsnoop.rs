@@ -14,6 +14,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::*;
+use lebpf::execsnoop::output::Summary;
 use serde_json::Value;
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -86,36 +87,34 @@ fn cols(line: &str) -> Vec<&str> {
     line.split_whitespace().collect()
 }
 
-/// Ends the tracer with SIGTERM and returns the summary line (asserting exit 0).
-fn stop(mut p: Proc) -> String {
+/// Ends the tracer with SIGTERM and returns its summary (asserting exit 0), parsed
+/// through the program's own definition.
+fn stop(mut p: Proc) -> Summary {
     let st = p
         .signal_and_wait(libc::SIGTERM, WAIT)
         .expect("execsnoop exits after SIGTERM");
     assert_eq!(st.code(), Some(0), "stderr: {:?}", p.stderr());
-    p.wait_stderr(" events, ", Duration::from_secs(2))
-        .unwrap_or_else(|| panic!("no summary; stderr: {:?}", p.stderr()))
+    summary_of(&p)
 }
 
 /// Like [`stop`], but keeps the Proc: every stdout line it printed is in `p.seen()`
 /// afterwards (read until the pipe closed).
-fn stop_keep(p: &mut Proc) -> String {
+fn stop_keep(p: &mut Proc) -> Summary {
     let st = p
         .signal_and_wait(libc::SIGTERM, WAIT)
         .expect("execsnoop exits after SIGTERM");
     assert_eq!(st.code(), Some(0), "stderr: {:?}", p.stderr());
     // Ends as soon as the reader thread saw the pipe close.
     p.collect_for(WAIT);
-    p.wait_stderr(" events, ", Duration::from_secs(2))
-        .unwrap_or_else(|| panic!("no summary; stderr: {:?}", p.stderr()))
+    summary_of(p)
 }
 
-/// The number before `suffix` in the summary line (`... , N suffix, ...`).
-fn summary_count(summary: &str, suffix: &str) -> Option<usize> {
-    summary
-        .trim_start_matches("execsnoop: ")
-        .split(", ")
-        .find_map(|p| p.strip_suffix(suffix))
-        .and_then(|n| n.parse().ok())
+/// The summary line of an ended execsnoop, parsed.
+fn summary_of(p: &Proc) -> Summary {
+    let line = p
+        .wait_stderr(" events, ", Duration::from_secs(2))
+        .unwrap_or_else(|| panic!("no summary; stderr: {:?}", p.stderr()));
+    Summary::parse(&line).unwrap_or_else(|| panic!("not a summary: {line}"))
 }
 
 /// The token of a text line or the element of a JSON args array that starts with
@@ -568,7 +567,7 @@ fn transport_shows_exec(flag: Option<&str>, want: &str) {
     text_line(&mut t, |l| l.contains(&m) && l.starts_with("true "));
     json_event(&mut j, |v| v["comm"] == "true" && has_arg(v, &m));
     let summary = stop(t);
-    assert!(summary.contains(" 0 lost"), "{summary}");
+    assert_eq!(summary.lost, 0, "{summary}");
     stop(j);
 }
 
@@ -647,9 +646,9 @@ fn burst(flag: Option<&str>) {
         twice.first(),
         foreign.len()
     );
-    assert_eq!(summary_count(&summary, " lost"), Some(0), "{summary}");
-    assert_eq!(summary_count(&summary, " events"), Some(n), "{summary}");
-    assert_eq!(summary_count(&summary, " printed"), Some(n), "{summary}");
+    assert_eq!(summary.lost, 0, "{summary}");
+    assert_eq!(summary.events, n as u64, "{summary}");
+    assert_eq!(summary.printed, n as u64, "{summary}");
 }
 
 #[test]
@@ -804,8 +803,7 @@ fn sigterm_exits_0_and_leaves_no_bpf_objects() {
         "our programs not found: {mine:?}"
     );
     assert!(mine.iter().any(|(_, n)| n == "exec_stats"), "{mine:?}");
-    let summary = stop(p);
-    assert!(summary.starts_with("execsnoop: "), "{summary}");
+    stop(p);
     let after: HashSet<u32> = bpf_objects(false)
         .into_iter()
         .chain(bpf_objects(true))
@@ -907,11 +905,8 @@ fn duration_ends_the_run_with_a_summary() {
         traced <= Duration::from_secs(SECS) + slack,
         "-d {SECS} still ran {traced:?} after it started tracing"
     );
-    let summary = p
-        .wait_stderr(" events, ", Duration::from_secs(2))
-        .unwrap_or_else(|| panic!("no summary: {:?}", p.stderr()));
-    assert!(summary.starts_with("execsnoop: "), "{summary}");
-    assert_eq!(summary_count(&summary, " lost"), Some(0), "{summary}");
+    let summary = summary_of(&p);
+    assert_eq!(summary.lost, 0, "{summary}");
 }
 
 /// A stalled consumer and a small transport: the kernel must drop events, and every
@@ -945,7 +940,7 @@ fn lost_events_are_counted(flag: Option<&str>) {
     let dups: Vec<_> = counts.iter().filter(|(_, &n)| n > 1).collect();
     assert!(dups.is_empty(), "printed twice: {dups:?}");
     let printed = counts.len();
-    let lost = summary_count(&summary, " lost").expect("lost in summary");
+    let lost = summary.lost as usize;
     assert!(
         lost > 0,
         "nothing lost with a stalled 64 KiB buffer: {summary}"
@@ -957,11 +952,7 @@ fn lost_events_are_counted(flag: Option<&str>) {
         "printed {printed} + lost {lost} != made {made}: {summary}"
     );
     // Nothing else was in the cgroup: the summary's own event count agrees.
-    assert_eq!(
-        summary_count(&summary, " events"),
-        Some(printed),
-        "{summary}"
-    );
+    assert_eq!(summary.events, printed as u64, "{summary}");
 }
 
 #[test]
@@ -1093,13 +1084,9 @@ fn full_inflight_map_is_reported_and_recovers() {
         "an untracked exec was printed: {:?}",
         t.seen()
     );
-    assert_eq!(
-        summary_count(&summary, " failed execs untracked (in-flight map full)"),
-        Some(N),
-        "{summary}"
-    );
-    assert_eq!(summary_count(&summary, " events"), Some(3), "{summary}");
-    assert_eq!(summary_count(&summary, " lost"), Some(0), "{summary}");
+    assert_eq!(summary.untracked, N as u64, "{summary}");
+    assert_eq!(summary.events, 3, "{summary}");
+    assert_eq!(summary.lost, 0, "{summary}");
 }
 
 #[test]
@@ -1146,5 +1133,255 @@ fn one_megabyte_of_argv_is_cut_and_counted_exactly() {
     );
     assert_eq!(v["bytes_truncated"].as_u64().unwrap(), given - shown, "{v}");
     stop(t);
+    stop(j);
+}
+
+/// docs/execsnoop.schema.json, compiled (draft 2020-12).
+fn schema() -> jsonschema::Validator {
+    let text = include_str!("../docs/execsnoop.schema.json");
+    let v: Value = serde_json::from_str(text).expect("the schema is JSON");
+    jsonschema::draft202012::meta::validate(&v).expect("the schema is a 2020-12 schema");
+    jsonschema::draft202012::new(&v).expect("the schema compiles")
+}
+
+/// Checks every stdout line against the schema; returns them parsed.
+fn validated(s: &jsonschema::Validator, lines: &[String]) -> Vec<Value> {
+    lines
+        .iter()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"));
+            let errs: Vec<String> = s.iter_errors(&v).map(|e| e.to_string()).collect();
+            assert!(errs.is_empty(), "schema: {errs:?} in {l}");
+            v
+        })
+        .collect()
+}
+
+/// The host's name as uname(2) gives it.
+fn uname_nodename() -> String {
+    // SAFETY: utsname is plain old data; uname fills it.
+    let mut u: libc::utsname = unsafe { std::mem::zeroed() };
+    // SAFETY: valid pointer.
+    assert_eq!(unsafe { libc::uname(&mut u) }, 0);
+    // SAFETY: NUL-terminated by uname.
+    unsafe { std::ffi::CStr::from_ptr(u.nodename.as_ptr()) }
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// The user-space context of the test's own execs: one process that execs twice
+/// (/bin/sh, then /bin/true in its place) inside a cgroup the test names as docker
+/// does. hostname is uname's, boot_id the kernel's file, cgroup the test's path,
+/// container_id the id in its name, and the two execs of one pid get two exec_ids.
+#[test]
+fn json_context_is_this_hosts_and_this_cgroups() {
+    require_root();
+    let id = format!("{:064x}", (u128::from(std::process::id()) << 64) | 0xfeed);
+    let cg = TestCgroup::named(&format!("docker-{id}.scope"));
+    let m = marker("ctx");
+    let mut j = start(&["--json", "-c", cg.path()]);
+    let script = format!("exec /bin/true {m}");
+    trigger(&["--cgroup", cg.path(), "run", "/bin/sh", "-c", &script]);
+    let sh = json_event(&mut j, |v| v["comm"] == "sh" && has_arg(v, &script));
+    let tr = json_event(&mut j, |v| v["comm"] == "true" && has_arg(v, &m));
+    let boot_id = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap();
+    let s = schema();
+    for v in [&sh, &tr] {
+        assert_eq!(v["hostname"], uname_nodename().as_str(), "{v}");
+        assert_eq!(v["boot_id"], boot_id.trim(), "{v}");
+        assert_eq!(v["cgroup"], cg.cgroup_path().as_str(), "{v}");
+        assert_eq!(v["container_id"], id.as_str(), "{v}");
+        let prefix = format!("{}-{}-", v["pid"], v["tid"]);
+        let eid = v["exec_id"].as_str().unwrap();
+        assert!(eid.starts_with(&prefix), "{eid} for {v}");
+        assert!(eid.ends_with(&format!("-{}", v["ts_ns"])), "{eid} for {v}");
+        assert!(s.is_valid(v), "{v}");
+    }
+    assert_eq!(sh["pid"], tr["pid"], "one process, two execs");
+    assert_ne!(sh["exec_id"], tr["exec_id"]);
+    let summary = stop(j);
+    assert_eq!(
+        summary.events, 2,
+        "only the test's execs are in its cgroup: {summary}"
+    );
+}
+
+/// Real output of every record kind (exec, fail, untracked, lost, summary) passes
+/// docs/execsnoop.schema.json, and the gap records add up to the summary's counts.
+/// Two runs, each filtered to a cgroup of the test's own: one with -x and a one-entry
+/// in-flight map (fail, untracked, exec), one stalled with a small buffer (lost).
+#[test]
+fn json_schema_holds_for_every_record_kind() {
+    require_root();
+    let s = schema();
+    let cg = TestCgroup::new("schema-x");
+    let m = marker("schema");
+    let mut a = start(&["--json", "-x", "--inflight-entries", "1", "-c", cg.path()]);
+    trigger(&["--cgroup", cg.path(), "inflight-full", "3", &m]);
+    trigger(&["--cgroup", cg.path(), "run", "/bin/true", &m]);
+    json_event(&mut a, |v| v["event"] == "exec" && has_arg(v, &m));
+    stop_keep(&mut a);
+    let mut all = validated(&s, a.seen());
+    let untracked: u64 = all
+        .iter()
+        .filter(|v| v["event"] == "untracked")
+        .map(|v| v["count"].as_u64().unwrap())
+        .sum();
+    assert_eq!(untracked, 3, "untracked records");
+
+    let cg = TestCgroup::new("schema-lost");
+    let mut b = start(&["--json", "-c", cg.path(), "--buffer-kib", "64"]);
+    // SAFETY: kill(2) on our own child.
+    unsafe { libc::kill(b.pid(), libc::SIGSTOP) };
+    trigger(&["--cgroup", cg.path(), "spawn-many", "2", "50", &m, "8000"]);
+    // SAFETY: as above.
+    unsafe { libc::kill(b.pid(), libc::SIGCONT) };
+    b.wait_stderr("events (transport full; total", WAIT);
+    let summary = stop_keep(&mut b);
+    let lost_run = validated(&s, b.seen());
+    let lost: u64 = lost_run
+        .iter()
+        .filter(|v| v["event"] == "lost")
+        .map(|v| v["count"].as_u64().unwrap())
+        .sum();
+    assert!(summary.lost > 0, "nothing lost: {summary}");
+    assert_eq!(lost, summary.lost, "lost records vs {summary}");
+    let last = lost_run.last().expect("lines");
+    assert_eq!(Summary::from_json(last), Some(summary), "{last}");
+    all.extend(lost_run);
+    for kind in ["exec", "fail", "untracked", "lost", "summary"] {
+        assert!(
+            all.iter().any(|v| v["event"] == kind),
+            "no {kind} record validated"
+        );
+    }
+}
+
+/// `-u NAME`: the name is looked up in /etc/passwd (no NSS: the static binary does the
+/// same) and filters as its uid does; an unknown name is one line and exit 2.
+#[test]
+fn uid_filter_by_name() {
+    let (code, _, err) = run_bin("execsnoop", &["-u", "no-such-user-lebpf"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("no such user"), "{err}");
+    require_root();
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    let Some(name) = passwd.lines().find_map(|l| {
+        let f: Vec<&str> = l.split(':').collect();
+        (f.len() > 2 && f[2] == "65534").then(|| f[0].to_string())
+    }) else {
+        println!("SKIP: no user with uid 65534 in /etc/passwd on this machine");
+        return;
+    };
+    let m_in = marker("uidname-in");
+    let m_out = marker("uidname-out");
+    let mut j = start(&["--json", "-u", &name]);
+    trigger(&["run", "/bin/true", &m_out]);
+    trigger(&["as-uid", "65534", &m_in]);
+    let v = json_event(&mut j, |v| has_arg(v, &m_in));
+    assert_eq!(v["uid"], 65534);
+    assert!(!j.seen().iter().any(|l| l.contains(&m_out)), "{name}");
+    stop(j);
+}
+
+/// CLOCK_REALTIME in ns.
+fn realtime_ns() -> i128 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: valid pointer to a local timespec.
+    unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut ts) };
+    i128::from(ts.tv_sec) * 1_000_000_000 + i128::from(ts.tv_nsec)
+}
+
+/// Steps CLOCK_REALTIME by `by_ns`; stepping back when dropped.
+struct ClockStep(i128);
+
+impl ClockStep {
+    fn new(by_ns: i128) -> ClockStep {
+        Self::step(by_ns);
+        ClockStep(by_ns)
+    }
+
+    fn step(by_ns: i128) {
+        let t = realtime_ns() + by_ns;
+        let ts = libc::timespec {
+            tv_sec: t.div_euclid(1_000_000_000) as libc::time_t,
+            tv_nsec: t.rem_euclid(1_000_000_000) as libc::c_long,
+        };
+        // SAFETY: valid pointer to a local timespec.
+        let rc = unsafe { libc::clock_settime(libc::CLOCK_REALTIME, &ts) };
+        assert_eq!(rc, 0, "clock_settime: {}", std::io::Error::last_os_error());
+    }
+}
+
+impl Drop for ClockStep {
+    fn drop(&mut self) {
+        Self::step(-self.0);
+    }
+}
+
+/// The exec's JSON `time` in ns since the epoch, and the wall clock just before and
+/// just after the trigger that made it.
+fn timed_exec(j: &mut Proc, m: &str) -> (i128, i128, i128) {
+    let before = realtime_ns();
+    trigger(&["run", "/bin/true", m]);
+    let after = realtime_ns();
+    let v = json_event(j, |v| v["comm"] == "true" && has_arg(v, m));
+    let t = v["time"].as_str().unwrap();
+    (rfc3339_ns(t), before, after)
+}
+
+/// Parses `YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ` (what execsnoop writes) to ns since the epoch.
+fn rfc3339_ns(t: &str) -> i128 {
+    let n = |r: std::ops::Range<usize>| -> i64 { t[r].parse().unwrap() };
+    let (y, mo, d) = (n(0..4), n(5..7), n(8..10));
+    // Days from civil (proleptic Gregorian), as in Howard Hinnant's algorithm.
+    let y2 = if mo <= 2 { y - 1 } else { y };
+    let era = y2.div_euclid(400);
+    let yoe = y2 - era * 400;
+    let doy = (153 * (if mo > 2 { mo - 3 } else { mo + 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = days * 86_400 + n(11..13) * 3600 + n(14..16) * 60 + n(17..19);
+    i128::from(secs) * 1_000_000_000 + i128::from(n(20..29))
+}
+
+/// A run across a wall-clock step: one hour forward while execsnoop runs. `time` of an
+/// exec made 200 ms after the step lies within the wall-clock interval of its trigger,
+/// as one made before the step does. (Taken once at start, the offset would put it an
+/// hour early.) Steps the clock only in the kernel matrix's guests: on a shared host
+/// it would disturb everything else (the offset logic itself is unit-tested there with
+/// injected clocks, src/execsnoop/clock.rs).
+#[test]
+fn time_follows_a_wall_clock_step() {
+    require_root();
+    assert_eq!(
+        rfc3339_ns("2026-11-25T10:48:23.000000001Z"),
+        1_795_603_703_000_000_001
+    );
+    if std::env::var_os("LEBPF_VMTEST").is_none() {
+        println!("SKIP: steps the wall clock: runs in the kernel matrix's guests only");
+        return;
+    }
+    let m1 = marker("clock-before");
+    let m2 = marker("clock-after");
+    let mut j = start(&["--json"]);
+    let slack = 5_000_000;
+    let (t, lo, hi) = timed_exec(&mut j, &m1);
+    assert!(
+        lo - slack <= t && t <= hi + slack,
+        "before the step: {t} not in {lo}..{hi}"
+    );
+    let _step = ClockStep::new(3_600_000_000_000);
+    std::thread::sleep(Duration::from_millis(200));
+    let (t, lo, hi) = timed_exec(&mut j, &m2);
+    assert!(
+        lo - slack <= t && t <= hi + slack,
+        "after a 1 h step: {t} not in {lo}..{hi} (off by {} ms)",
+        (t - lo) / 1_000_000
+    );
     stop(j);
 }

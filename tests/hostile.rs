@@ -15,8 +15,9 @@
 //!   without saying so.
 
 use lebpf::execsnoop::escape::{escape_text, json_text};
-use lebpf::execsnoop::event::{ExecEvent, Limits, HEADER_LEN};
-use lebpf::execsnoop::format::{json_line, text_line, truncation_marker, Columns, Times};
+use lebpf::execsnoop::event::{encode_sample, set_comm, ExecEvent, ExecKind, Limits};
+use lebpf::execsnoop::format::{json_line, text_line, truncation_marker, Columns, Context, Times};
+use lebpf::skel::execsnoop::types::execsnoop_event;
 use proptest::prelude::*;
 
 /// Header fields of a sample, chosen freely (they need not match the payload).
@@ -32,24 +33,25 @@ struct Header {
     comm: Vec<u8>,
 }
 
-/// A sample with this header and this payload after it.
+/// A sample with this header and this payload after it (laid out by the library,
+/// through the skeleton's generated `execsnoop_event`).
 fn raw_sample(h: &Header, payload: &[u8]) -> Vec<u8> {
-    let mut b = vec![0u8; HEADER_LEN];
-    b[16..20].copy_from_slice(&1234u32.to_ne_bytes()); // pid
-    b[20..24].copy_from_slice(&1235u32.to_ne_bytes()); // tid
-    b[24..28].copy_from_slice(&1u32.to_ne_bytes()); // ppid
-    b[32..36].copy_from_slice(&(-2i32).to_ne_bytes()); // ret
-    b[36..40].copy_from_slice(&h.argc.to_ne_bytes());
-    b[40..44].copy_from_slice(&h.args_size.to_ne_bytes());
-    b[44..48].copy_from_slice(&h.args_len.to_ne_bytes());
-    b[48..50].copy_from_slice(&h.filename_len.to_ne_bytes());
-    b[50..52].copy_from_slice(&h.interp_len.to_ne_bytes());
-    b[52] = h.kind;
-    b[53] = h.flags;
-    let n = h.comm.len().min(16);
-    b[56..56 + n].copy_from_slice(&h.comm[..n]);
-    b.extend_from_slice(payload);
-    b
+    let mut e = execsnoop_event {
+        pid: 1234,
+        tid: 1235,
+        ppid: 1,
+        ret: -2,
+        argc: h.argc,
+        args_size: h.args_size,
+        args_len: h.args_len,
+        filename_len: h.filename_len,
+        interp_len: h.interp_len,
+        kind: h.kind,
+        flags: h.flags,
+        ..Default::default()
+    };
+    set_comm(&mut e, &h.comm);
+    encode_sample(&e, payload)
 }
 
 /// Lays out a committed-exec sample as the kernel does (src/bpf/execsnoop.h).
@@ -59,22 +61,24 @@ fn sample(comm: &[u8], filename: &[u8], interp: &[u8], args: &[Vec<u8>]) -> Vec<
         area.extend_from_slice(a);
         area.push(0);
     }
-    let mut b = vec![0u8; HEADER_LEN];
-    b[16..20].copy_from_slice(&1234u32.to_ne_bytes()); // pid
-    b[20..24].copy_from_slice(&1234u32.to_ne_bytes()); // tid
-    b[24..28].copy_from_slice(&1u32.to_ne_bytes()); // ppid
-    b[36..40].copy_from_slice(&(args.len() as u32).to_ne_bytes()); // argc
-    b[40..44].copy_from_slice(&(area.len() as u32).to_ne_bytes()); // args_size
-    b[44..48].copy_from_slice(&(area.len() as u32).to_ne_bytes()); // args_len
-    b[48..50].copy_from_slice(&(filename.len() as u16).to_ne_bytes());
-    b[50..52].copy_from_slice(&(interp.len() as u16).to_ne_bytes());
-    b[52] = 1; // EXECSNOOP_KIND_EXEC
-    let n = comm.len().min(15);
-    b[56..56 + n].copy_from_slice(&comm[..n]);
-    b.extend_from_slice(filename);
-    b.extend_from_slice(interp);
-    b.extend_from_slice(&area);
-    b
+    let mut e = execsnoop_event {
+        pid: 1234,
+        tid: 1234,
+        ppid: 1,
+        argc: args.len() as u32,
+        args_size: area.len() as u32,
+        args_len: area.len() as u32,
+        filename_len: filename.len() as u16,
+        interp_len: interp.len() as u16,
+        kind: ExecKind::Exec.code(),
+        ..Default::default()
+    };
+    // The kernel's comm always ends in a NUL.
+    set_comm(&mut e, &comm[..comm.len().min(15)]);
+    let mut data = filename.to_vec();
+    data.extend_from_slice(interp);
+    data.extend_from_slice(&area);
+    encode_sample(&e, &data)
 }
 
 /// Undoes the text escaping (`\\`, `\"`, `\n`, `\t`, `\r`, `\xHH`, `\u{H..}`).
@@ -294,10 +298,10 @@ proptest! {
         }
 
         let times = Times { hms: "12:00:00", since_start: 1.5, rfc3339: "2026-11-25T12:00:00.000000000Z" };
-        let cols = Columns { time: false, timestamp: true, uid: false, quote };
+        let cols = Columns { time: false, timestamp: true, uid: false, quote, ..Default::default() };
         let (mut line, mut js) = (String::new(), String::new());
         text_line(&e, &shown, &t, cols, &times, &mut line);
-        json_line(&e, &shown, &t, &times, &mut js);
+        json_line(&e, &shown, &t, &times, &Context::default(), &mut js);
         prop_assert!(!line.chars().any(is_dangerous), "{:?}", line);
         let mut marker = String::new();
         truncation_marker(&t, &mut marker);
@@ -365,7 +369,7 @@ proptest! {
         let times = Times { hms: "12:00:00", since_start: 1.5, rfc3339: "2026-11-25T12:00:00.000000000Z" };
 
         let mut line = String::new();
-        let cols = Columns { time: true, timestamp: true, uid: true, quote };
+        let cols = Columns { time: true, timestamp: true, uid: true, quote, ..Default::default() };
         text_line(&e, &shown, &t, cols, &times, &mut line);
         prop_assert!(!line.chars().any(is_dangerous), "{line:?}");
         // Round trip through the text line: comm in its column; with -q, the program
@@ -390,7 +394,7 @@ proptest! {
         }
 
         let mut js = String::new();
-        json_line(&e, &shown, &t, &times, &mut js);
+        json_line(&e, &shown, &t, &times, &Context::default(), &mut js);
         prop_assert!(!js.contains('\n'));
         let v: serde_json::Value = serde_json::from_str(&js).expect("valid JSON");
         let arr = v["args"].as_array().expect("args array");

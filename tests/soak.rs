@@ -22,6 +22,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
+use lebpf::execsnoop::output::Summary;
 
 /// VmRSS of a process in KiB.
 fn rss_kib(pid: u32) -> u64 {
@@ -136,6 +137,11 @@ struct Seen {
     dups: Vec<String>,
     thr_same_tid: Vec<String>,
     lines: u64,
+    /// The counts of the `lost` and `untracked` records in the stream, summed.
+    lost_records: u64,
+    untracked_records: u64,
+    /// The stream's last record, `summary`.
+    summary: Option<Summary>,
 }
 
 #[test]
@@ -185,6 +191,12 @@ fn five_minute_exec_storm_memory_flat_nothing_silent_json_valid() {
             s.lines += 1;
             let v: serde_json::Value = serde_json::from_str(&l)
                 .unwrap_or_else(|e| panic!("line {} is not JSON ({e}): {l}", s.lines));
+            match v["event"].as_str() {
+                Some("lost") => s.lost_records += v["count"].as_u64().expect("count"),
+                Some("untracked") => s.untracked_records += v["count"].as_u64().expect("count"),
+                Some("summary") => s.summary = Summary::from_json(&v),
+                _ => {}
+            }
             let Some(arg) = v["args"].as_array().and_then(|a| {
                 a.iter()
                     .filter_map(|x| x.as_str())
@@ -261,19 +273,17 @@ fn five_minute_exec_storm_memory_flat_nothing_silent_json_valid() {
     let summary = err
         .iter()
         .rev()
-        .find(|l| l.contains(" events, "))
-        .expect("summary")
-        .clone();
-    let num = |suffix: &str| -> usize {
-        summary
-            .trim_start_matches("execsnoop: ")
-            .split(", ")
-            .find_map(|p| p.strip_suffix(suffix))
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(0)
-    };
-    let lost = num(" lost");
-    let untracked = num(" failed execs untracked (in-flight map full)");
+        .find_map(|l| Summary::parse(l))
+        .expect("summary");
+    let (lost, untracked) = (summary.lost as usize, summary.untracked as usize);
+    // The stream says the same as stderr: its last record is the summary, and its
+    // lost/untracked records add up to the summary's counts.
+    assert_eq!(seen.summary, Some(summary), "JSON summary record");
+    assert_eq!(seen.lost_records, summary.lost, "lost records: {summary}");
+    assert_eq!(
+        seen.untracked_records, summary.untracked,
+        "untracked records: {summary}"
+    );
     let (ok, fail, thr, kill) = (count("ok"), count("fail"), count("thr"), count("kill"));
     eprintln!(
         "soak: {secs} s; made ok {ok} fail {fail} thr {thr} killed {kill}; printed ok {} \

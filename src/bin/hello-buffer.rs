@@ -19,7 +19,7 @@ use libbpf_rs::{PerfBufferBuilder, RingBufferBuilder, TracepointCategory::Syscal
 use lebpf::attach::{self, select_autoload, AttachMode};
 use lebpf::cli;
 use lebpf::cstring::field;
-use lebpf::events::ring_buffer_supported;
+use lebpf::events::Choice;
 use lebpf::skel::hello_buffer::{types::data_t, HelloBufferSkelBuilder};
 
 const PROG: &str = "hello-buffer";
@@ -61,8 +61,9 @@ fn main() -> ExitCode {
 
 fn run(args: Args) -> Result<()> {
     let stop = cli::prepare(args.verbose)?;
-    let perf = args.perf_buffer || !ring_buffer_supported();
-    if !args.perf_buffer && perf {
+    let choice = Choice::probe(args.perf_buffer);
+    let perf = choice.is_perf();
+    if choice.fallback {
         eprintln!("{PROG}: this kernel has no BPF ring buffer (5.8+); using a perf buffer");
     }
 

@@ -30,6 +30,8 @@
 /* Config, written by user space before load (the verifier sees the final values and
  * prunes the branches that are off). */
 const volatile __u32 targ_uid = (__u32)-1;   /* -u; -1: every uid */
+const volatile __u32 targ_ppid = 0;          /* -P; 0: every parent */
+const volatile bool want_paths = false;      /* --paths: cwd and exe */
 const volatile bool filter_cgroup = false;   /* -c: exec_cgroup[0] holds the cgroup */
 const volatile bool trace_failures = false;  /* -x */
 const volatile bool use_ringbuf = true;      /* else the perf buffer */
@@ -46,6 +48,12 @@ const volatile __u32 max_args = 20;          /* args copied for a failed exec */
 struct execsnoop_scratch {
 	struct execsnoop_event ev;
 	char data[SCRATCH_DATA];
+	/* --paths: room for the masked offsets of a path (see PATHS_BASE_MASK). */
+	char path_slack[1024];
+	/* --paths: the dentry names of one path, leaf first, and how many. */
+	const unsigned char *names[EXECSNOOP_PATH_DEPTH];
+	__u32 depth;
+	__u32 tmp;
 };
 
 struct {
@@ -111,11 +119,17 @@ static __always_inline void count(__u32 slot)
 		*v += 1;
 }
 
-/* In-kernel filters that do not depend on the event: uid and cgroup. */
+/* In-kernel filters that do not depend on the event: uid, parent and cgroup. */
 static __always_inline bool wanted(void)
 {
 	if (targ_uid != (__u32)-1 && (__u32)bpf_get_current_uid_gid() != targ_uid)
 		return false;
+	if (targ_ppid) {
+		struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+
+		if (BPF_CORE_READ(task, real_parent, tgid) != targ_ppid)
+			return false;
+	}
 	if (filter_cgroup && bpf_current_task_under_cgroup(&exec_cgroup, 0) != 1)
 		return false;
 	return true;
@@ -129,6 +143,96 @@ static __always_inline struct execsnoop_scratch *scratch(void)
 	if (!s)
 		count(EXECSNOOP_STAT_NO_SCRATCH);
 	return s;
+}
+
+/* The task's own pid namespace (task_active_pid_ns(), what /proc/PID/ns/pid shows) is
+ * the one its struct pid was allocated in: numbers[level].ns. Not
+ * nsproxy->pid_ns_for_children, which unshare(CLONE_NEWPID) changes for the children
+ * only. numbers[] is a flexible array indexed by a run-time value: read by hand. */
+static __always_inline __u32 pid_ns_inum(struct pid *pid, unsigned int level)
+{
+	struct upid *upid;
+
+	upid = (struct upid *)((void *)pid + bpf_core_field_offset(struct pid, numbers)) + level;
+	return BPF_CORE_READ(upid, ns, ns.inum);
+}
+
+/* The context fields: parent's name, credentials, audit ids, namespaces, start times.
+ * Notes that hold for both versions below:
+ *  - At sched_process_exec `cred` is already the new program's (commit_creds ran in
+ *    begin_new_exec): a setuid program shows its owner as euid.
+ *  - loginuid and sessionid exist only with CONFIG_AUDIT: else "unset" ((u32)-1).
+ *  - start_boottime (CLOCK_BOOTTIME ns, suspend included), not start_time
+ *    (CLOCK_MONOTONIC): it is what /proc/PID/stat field 22 reports (in clock ticks), so
+ *    a record joins with ps. After a non-leader thread's exec, de_thread() copied the
+ *    leader's.
+ *  - parent_start_ns is the parent PROCESS's (group leader's) start, like ppid is its
+ *    tgid: real_parent is the thread that forked, and (ppid, parent_start_ns) must
+ *    name the record of the parent's own exec. pcomm stays real_parent->comm (the
+ *    forking thread's name), as the spec asks.
+ *  - comm is copied whole, not as a string: the kernel keeps it NUL-padded, and the
+ *    scratch slot must not keep the tail of an earlier, longer name.
+ * This version follows the pointers with direct loads from the BTF-typed current task
+ * (5.11+): ~15 probe reads cost ~400 ns per exec, the loads almost nothing. */
+static __always_inline void fill_context_btf(struct execsnoop_event *e)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct task_struct *parent = t->real_parent;
+	const struct cred *cred = t->cred;
+	struct pid *pid = t->thread_pid;
+
+	__builtin_memcpy(e->pcomm, parent->comm, sizeof(e->pcomm));
+	e->euid = cred->euid.val;
+	e->gid = cred->gid.val;
+	e->egid = cred->egid.val;
+	if (bpf_core_field_exists(t->loginuid)) {
+		e->loginuid = t->loginuid.val;
+		e->sessionid = t->sessionid;
+	} else {
+		e->loginuid = (__u32)-1;
+		e->sessionid = (__u32)-1;
+	}
+	e->mntns = t->nsproxy->mnt_ns->ns.inum;
+	e->pidns = pid_ns_inum(pid, pid->level);
+	e->start_ns = t->start_boottime;
+	e->parent_start_ns = parent->group_leader->start_boottime;
+}
+
+/* The same with probe reads, for 5.10 (no bpf_get_current_task_btf). */
+static __always_inline void fill_context_probe(struct execsnoop_event *e,
+					       struct task_struct *task)
+{
+	struct task_struct *parent = BPF_CORE_READ(task, real_parent);
+	const struct cred *cred = BPF_CORE_READ(task, cred);
+	struct pid *pid = BPF_CORE_READ(task, thread_pid);
+
+	bpf_core_read(&e->pcomm, sizeof(e->pcomm), &parent->comm);
+	e->euid = BPF_CORE_READ(cred, euid.val);
+	e->gid = BPF_CORE_READ(cred, gid.val);
+	e->egid = BPF_CORE_READ(cred, egid.val);
+	if (bpf_core_field_exists(task->loginuid)) {
+		e->loginuid = BPF_CORE_READ(task, loginuid.val);
+		e->sessionid = BPF_CORE_READ(task, sessionid);
+	} else {
+		e->loginuid = (__u32)-1;
+		e->sessionid = (__u32)-1;
+	}
+	e->mntns = BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum);
+	e->pidns = pid_ns_inum(pid, BPF_CORE_READ(pid, level));
+	e->start_ns = BPF_CORE_READ(task, start_boottime);
+	e->parent_start_ns = BPF_CORE_READ(parent, group_leader, start_boottime);
+}
+
+static __always_inline void fill_context(struct execsnoop_event *e, struct task_struct *task)
+{
+	/* Known at load time: on a kernel without the helper the branch is dead code
+	 * and the verifier removes it (the helper's id is unknown there). */
+	if (bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_get_current_task_btf))
+		fill_context_btf(e);
+	else
+		fill_context_probe(e, task);
+	e->cwd_len = 0;
+	e->exe_len = 0;
 }
 
 static __always_inline void fill_common(struct execsnoop_event *e)
@@ -145,6 +249,7 @@ static __always_inline void fill_common(struct execsnoop_event *e)
 	e->flags = 0;
 	e->pad[0] = e->pad[1] = 0;
 	bpf_get_current_comm(&e->comm, sizeof(e->comm));
+	fill_context(e, task);
 }
 
 static __always_inline void emit(void *ctx, struct execsnoop_scratch *s, __u64 data_len)
@@ -238,12 +343,137 @@ static __always_inline __u32 read_args(struct execsnoop_event *e, char *dst,
 	return len;
 }
 
+/* Highest data offset a --paths path may start at: after the filename and interpreter
+ * (each masked below 2 * PATH_CAP together) and the arguments (below ARGS_CAP), plus
+ * the cwd for the exe. The scratch's data holds that plus one more path. */
+#define PATHS_BASE_MAX (2 * EXECSNOOP_PATH_CAP + EXECSNOOP_ARGS_CAP + EXECSNOOP_CTX_PATH_CAP)
+_Static_assert(PATHS_BASE_MAX + EXECSNOOP_CTX_PATH_CAP + 1 <= SCRATCH_DATA, "scratch too small");
+/* Offsets into data are masked at each use, not only checked: 5.10 and 6.1 do not carry
+ * a bound learned from a comparison into a pointer computed before it ("unbounded
+ * memory access"); a mask bounds every copy. Masked, a path may reach this far. */
+#define PATHS_BASE_MASK 0xffff
+#define CTX_PATH_MASK (EXECSNOOP_CTX_PATH_CAP - 1)
+_Static_assert(PATHS_BASE_MAX <= PATHS_BASE_MASK, "mask must keep real offsets");
+_Static_assert(PATHS_BASE_MASK + CTX_PATH_MASK + 1 + EXECSNOOP_NAME_CAP <=
+		       SCRATCH_DATA + sizeof(((struct execsnoop_scratch *)0)->path_slack),
+	       "slack too small");
+
+static __always_inline struct mount *real_mount(struct vfsmount *vfsmnt)
+{
+	return (struct mount *)((void *)vfsmnt - bpf_core_field_offset(struct mount, mnt));
+}
+
+/* --paths: writes the absolute path of (vfsmnt, dentry) at data + base, as d_path()
+ * would show it to the task (relative to its root, task->fs->root), and returns its
+ * length. There is no bpf_d_path() on a raw tracepoint: the dentries are walked up
+ * by hand, at most PATH_DEPTH steps (a step is a component or a mount crossing).
+ * Deeper paths lose their leading components and get `cut_flag`. Best effort against
+ * a concurrent rename, like any lockless walk. Two passes because the walk runs leaf
+ * to root and the path is written root to leaf: first collect the name pointers, then
+ * copy the names; the count lives in the map so the verifier checks each loop once. */
+static __always_inline __u32 put_path(struct execsnoop_scratch *s, __u32 base,
+				      struct vfsmount *vfsmnt, struct dentry *dentry,
+				      struct mount *root_mnt, struct dentry *root, __u8 cut_flag)
+{
+	struct mount *mnt = real_mount(vfsmnt);
+	__u32 i, j, n, at, pos = 0;
+	long r;
+
+	if (base > PATHS_BASE_MAX || !dentry)
+		return 0;
+	s->depth = 0;
+#pragma clang loop unroll(disable)
+	for (i = 0; i < EXECSNOOP_PATH_DEPTH; i++) {
+		struct dentry *up;
+
+		if (dentry == root && mnt == root_mnt)
+			break;
+		if (dentry == BPF_CORE_READ(mnt, mnt.mnt_root)) {
+			/* Top of this mount: continue from where it is mounted. */
+			struct mount *parent = BPF_CORE_READ(mnt, mnt_parent);
+
+			if (parent == mnt)
+				break; /* the namespace's root mount */
+			dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
+			mnt = parent;
+			continue;
+		}
+		up = BPF_CORE_READ(dentry, d_parent);
+		if (up == dentry)
+			break; /* root of a file system that is not mounted here */
+		n = s->depth;
+		s->names[n & (EXECSNOOP_PATH_DEPTH - 1)] = BPF_CORE_READ(dentry, d_name.name);
+		s->depth = n + 1;
+		dentry = up;
+	}
+	/* Out of steps before the root: cut (also when the next step would have been the
+	 * root: a path of exactly PATH_DEPTH steps is marked too). */
+	if (i == EXECSNOOP_PATH_DEPTH)
+		s->ev.flags |= cut_flag;
+	n = *(volatile __u32 *)&s->depth;
+	if (n == 0) {
+		s->data[base & PATHS_BASE_MASK] = '/';
+		return 1;
+	}
+#pragma clang loop unroll(disable)
+	for (j = 0; j < EXECSNOOP_PATH_DEPTH; j++) {
+		if (j >= n)
+			break;
+		/* Never true (PATH_DEPTH names of NAME_CAP bytes fit): the verifier's bound. */
+		if (pos > EXECSNOOP_CTX_PATH_CAP - EXECSNOOP_NAME_CAP) {
+			s->ev.flags |= cut_flag;
+			break;
+		}
+		at = (base & PATHS_BASE_MASK) + (pos & CTX_PATH_MASK);
+		s->data[at] = '/';
+		r = bpf_probe_read_kernel_str(&s->data[at + 1], EXECSNOOP_NAME_CAP,
+					      s->names[(n - 1 - j) & (EXECSNOOP_PATH_DEPTH - 1)]);
+		if (r <= 0) {
+			s->ev.flags |= cut_flag;
+			break;
+		}
+		pos += r; /* the slash, and the name without its NUL */
+	}
+	return pos;
+}
+
+/* Returns v through memory: the verifier then knows nothing of it but its type, so
+ * the states that reach a walk with different known ranges of v collapse into one,
+ * and each walk is checked once instead of once per range (too many insns else). */
+static __always_inline __u32 opaque(struct execsnoop_scratch *s, __u32 v)
+{
+	s->tmp = v;
+	return *(volatile __u32 *)&s->tmp;
+}
+
+/* --paths for a committed exec: cwd, then the executable (mm->exe_file: a symlink
+ * used to start it is already resolved). Returns the new end of the data. */
+static __always_inline __u32 put_paths(struct execsnoop_scratch *s, struct task_struct *p,
+				       struct mm_struct *mm, __u32 end)
+{
+	struct fs_struct *fs = BPF_CORE_READ(p, fs);
+	struct mount *root_mnt = real_mount(BPF_CORE_READ(fs, root.mnt));
+	struct dentry *root = BPF_CORE_READ(fs, root.dentry);
+	struct file *exe = BPF_CORE_READ(mm, exe_file);
+	__u32 n;
+
+	end = opaque(s, end);
+	n = put_path(s, end, BPF_CORE_READ(fs, pwd.mnt), BPF_CORE_READ(fs, pwd.dentry),
+		     root_mnt, root, EXECSNOOP_F_CWD_CUT);
+	s->ev.cwd_len = n;
+	end = opaque(s, end + n);
+	n = put_path(s, end, BPF_CORE_READ(exe, f_path.mnt), BPF_CORE_READ(exe, f_path.dentry),
+		     root_mnt, root, EXECSNOOP_F_EXE_CUT);
+	s->ev.exe_len = n;
+	return opaque(s, end + n);
+}
+
 SEC("raw_tp/sched_process_exec")
 int BPF_PROG(execsnoop_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
 	struct execsnoop_scratch *s;
 	struct execsnoop_event *e;
-	__u32 off, len;
+	__u32 off;
 
 	if (trace_failures) {
 		__u32 key = old_pid;
@@ -265,8 +495,10 @@ int BPF_PROG(execsnoop_exec, struct task_struct *p, pid_t old_pid, struct linux_
 	e->argc = BPF_CORE_READ(bprm, argc);
 
 	off = read_filenames(e, s->data, bprm);
-	len = read_args(e, s->data + off, p);
-	emit(ctx, s, off + len);
+	off += read_args(e, s->data + off, p);
+	if (want_paths)
+		off = put_paths(s, p, BPF_CORE_READ(p, mm), off);
+	emit(ctx, s, off);
 	return 0;
 }
 
@@ -346,7 +578,8 @@ static __always_inline int exit_exec(void *ctx, long ret)
 	if (i == EXECSNOOP_FAIL_ARGS_WALK)
 		e->flags |= EXECSNOOP_F_ARGC_INEXACT;
 	/* Read the count back from memory: the verifier then sees one unknown bound
-	 * instead of 1024 exit states with a known i, and checks the copy loop once. */
+	 * instead of FAIL_ARGS_WALK (256) exit states with a known i, and checks the
+	 * copy loop once. */
 	i = *(volatile __u32 *)&e->argc;
 	for (k = 0; k < EXECSNOOP_FAIL_ARGS_COPY; k++) {
 		const char *arg = NULL;

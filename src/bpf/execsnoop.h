@@ -25,6 +25,15 @@ enum execsnoop_limits {
 	/* ... and at most this many of its strings are copied (a bounded loop the
 	 * verifier walks once per iteration; more show as dropped, size unmeasured). */
 	EXECSNOOP_FAIL_ARGS_COPY = 256,
+	/* --paths: cwd and exe are rebuilt by walking dentries up to the root, at most
+	 * PATH_DEPTH steps (a step is a component or a mount crossing). A deeper path
+	 * keeps its last components only and is flagged F_CWD_CUT / F_EXE_CUT (so is a
+	 * name that could not be read: then the path ends early). CTX_PATH_CAP, the most
+	 * bytes a path can take, is PATH_DEPTH names of NAME_CAP bytes: no byte cut. */
+	EXECSNOOP_PATH_DEPTH = 32,
+	EXECSNOOP_CTX_PATH_CAP = 8192,
+	/* A path component is at most NAME_MAX (255) bytes plus its NUL. */
+	EXECSNOOP_NAME_CAP = 256,
 };
 
 enum execsnoop_kind {
@@ -40,6 +49,8 @@ enum execsnoop_flags {
 	EXECSNOOP_F_ARGC_INEXACT = 8,  /* failed exec with more than FAIL_ARGS_WALK args */
 	EXECSNOOP_F_BYTES_INEXACT = 16,/* failed exec: size of dropped args not measured */
 	EXECSNOOP_F_EXECVEAT = 32,     /* failed exec came from execveat */
+	EXECSNOOP_F_CWD_CUT = 64,      /* --paths: cwd deeper/longer than the walk's bounds */
+	EXECSNOOP_F_EXE_CUT = 128,     /* --paths: exe deeper/longer than the walk's bounds */
 };
 
 /* Slots of the per-CPU counters array `exec_stats`. */
@@ -55,7 +66,10 @@ enum execsnoop_stat {
 /* One event. `data` holds, back to back and without NULs: the filename
  * (filename_len bytes), the interpreter path (interp_len bytes; only for committed
  * execs), then the arguments (args_len bytes, each argument NUL-terminated unless the
- * last one was cut). Only header + data actually used is sent. */
+ * last one was cut), then with --paths the cwd (cwd_len bytes) and the executable's
+ * path (exe_len bytes; both only for committed execs). Only header + data actually
+ * used is sent. The context fields after `comm` were appended so the older offsets
+ * stay where they were. */
 struct execsnoop_event {
 	__u64 ts_ns;       /* bpf_ktime_get_ns() (CLOCK_MONOTONIC) */
 	__u64 cgroup_id;   /* cgroup v2 id of the task */
@@ -73,6 +87,18 @@ struct execsnoop_event {
 	__u8 flags;        /* enum execsnoop_flags */
 	__u8 pad[2];
 	char comm[EXECSNOOP_COMM_LEN];
+	char pcomm[EXECSNOOP_COMM_LEN]; /* parent's comm (real_parent) at the exec */
+	__u64 start_ns;    /* task->start_boottime: ns since boot, suspend included */
+	__u64 parent_start_ns; /* the same for the parent process (its group leader) */
+	__u32 euid;        /* effective uid (the new credentials after a setuid exec) */
+	__u32 gid;         /* real gid */
+	__u32 egid;        /* effective gid */
+	__u32 loginuid;    /* audit login uid; (u32)-1: unset, or no CONFIG_AUDIT */
+	__u32 sessionid;   /* audit session id; (u32)-1: unset, or no CONFIG_AUDIT */
+	__u32 mntns;       /* mount namespace inode (as /proc/PID/ns/mnt) */
+	__u32 pidns;       /* pid namespace inode (as /proc/PID/ns/pid) */
+	__u16 cwd_len;     /* --paths, committed execs: bytes of cwd in data */
+	__u16 exe_len;     /* --paths, committed execs: bytes of exe in data */
 	char data[];
 };
 

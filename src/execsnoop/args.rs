@@ -4,8 +4,12 @@ use std::path::PathBuf;
 
 use clap::Parser;
 
-/// Most argument bytes one event can carry (the kernel's scratch area, minus one).
-pub const MAX_CAPTURE: usize = 32767;
+use crate::skel::execsnoop::types::execsnoop_limits;
+
+/// Most argument bytes one event can carry (the kernel's EXECSNOOP_ARGS_CAP, minus one:
+/// the capture is masked with ARGS_CAP - 1). `--arg-size`'s help says the number: a
+/// test checks it.
+pub const MAX_CAPTURE: usize = execsnoop_limits::EXECSNOOP_ARGS_CAP.0 as usize - 1;
 
 /// Trace exec() calls on the whole machine, one line per exec.
 ///
@@ -39,12 +43,24 @@ pub struct Args {
     /// Include failed exec()s (RET is the negative errno).
     #[arg(short = 'x', long = "fails")]
     pub fails: bool,
-    /// Only trace this UID (real uid; filtered in the kernel).
-    #[arg(short = 'u', long = "uid", value_name = "UID")]
+    /// Only trace this user: a uid or a user name (from /etc/passwd); the real uid,
+    /// filtered in the kernel.
+    #[arg(short = 'u', long = "uid", value_name = "USER", value_parser = parse_user)]
     pub uid: Option<u32>,
     /// Print a UID column.
     #[arg(short = 'U', long = "print-uid")]
     pub print_uid: bool,
+    /// Only trace execs whose parent process is PID (filtered in the kernel).
+    #[arg(short = 'P', long = "ppid", value_name = "PID",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub ppid: Option<u32>,
+    /// Print a PARENT column (the parent's command name) after PPID.
+    #[arg(long = "print-parent")]
+    pub print_parent: bool,
+    /// Show the working directory and the executable's absolute path (JSON: "cwd",
+    /// "exe"; text: a second line `    cwd="DIR" exe="PATH"`). Committed execs only.
+    #[arg(long = "paths")]
+    pub paths: bool,
     /// Put quotes (") around each argument (inner quotes are escaped as \").
     #[arg(short = 'q', long = "quote")]
     pub quote: bool,
@@ -98,6 +114,29 @@ pub struct Args {
     /// Show libbpf's debug messages on stderr.
     #[arg(short = 'v', long = "verbose")]
     pub verbose: bool,
+}
+
+/// A uid, or a user name looked up in /etc/passwd. The file is read directly, not
+/// through NSS, so the fully static binary resolves names too (users that only NSS
+/// modules know, LDAP say, need their number).
+fn parse_user(s: &str) -> Result<u32, String> {
+    if let Ok(uid) = s.parse::<u32>() {
+        return Ok(uid);
+    }
+    let passwd = std::fs::read("/etc/passwd").map_err(|e| format!("/etc/passwd: {e}"))?;
+    uid_in_passwd(&passwd, s.as_bytes()).ok_or_else(|| "no such user in /etc/passwd".into())
+}
+
+/// The uid of `name` in passwd(5) text (`name:x:uid:gid:...`).
+pub fn uid_in_passwd(passwd: &[u8], name: &[u8]) -> Option<u32> {
+    passwd.split(|&c| c == b'\n').find_map(|line| {
+        let mut f = line.split(|&c| c == b':');
+        if f.next()? != name || name.is_empty() {
+            return None;
+        }
+        let uid = f.nth(1)?;
+        std::str::from_utf8(uid).ok()?.trim().parse().ok()
+    })
 }
 
 fn parse_buffer_kib(s: &str) -> Result<u32, String> {
@@ -194,6 +233,41 @@ mod tests {
             "{}",
             one_line_error(&e)
         );
+    }
+
+    #[test]
+    fn help_states_the_kernel_capture_limit() {
+        use clap::CommandFactory;
+        let cmd = Args::command();
+        let arg = cmd
+            .get_arguments()
+            .find(|a| a.get_long() == Some("arg-size"))
+            .unwrap();
+        let help = arg.get_help().unwrap().to_string();
+        assert!(
+            help.contains(&format!("at most {MAX_CAPTURE} bytes")),
+            "{help}"
+        );
+    }
+
+    #[test]
+    fn user_names_resolve_through_passwd() {
+        let pw = b"root:x:0:0:root:/root:/bin/bash\n#comment\nalice:x:1000:1000::/home/alice:/bin/sh\nbob:x:notanumber:1::/:/bin/sh\nali:x:1001:1001::/:/bin/sh";
+        assert_eq!(uid_in_passwd(pw, b"root"), Some(0));
+        assert_eq!(uid_in_passwd(pw, b"alice"), Some(1000));
+        assert_eq!(uid_in_passwd(pw, b"ali"), Some(1001));
+        assert_eq!(uid_in_passwd(pw, b"al"), None);
+        assert_eq!(uid_in_passwd(pw, b"bob"), None);
+        assert_eq!(uid_in_passwd(pw, b""), None);
+        assert_eq!(uid_in_passwd(pw, b"x"), None);
+        // Through the flag: a number, root by name (every system has it), and an
+        // unknown name as one line with exit 2.
+        assert_eq!(parse(&["-u", "1234"]).unwrap().uid, Some(1234));
+        assert_eq!(parse(&["-u", "root"]).unwrap().uid, Some(0));
+        let e = parse(&["-u", "no-such-user-lebpf"]).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        let line = one_line_error(&e);
+        assert!(line.contains("no such user"), "{line}");
     }
 
     #[test]

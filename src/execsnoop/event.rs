@@ -1,21 +1,59 @@
 //! Decoding the kernel's `struct execsnoop_event` (src/bpf/execsnoop.h) and working out
 //! which arguments are shown and what was cut.
 //!
-//! Decoding reads fields at fixed offsets with `from_ne_bytes`, so it works on perf
-//! buffer samples too (those are not 8-byte aligned, unlike ring buffer samples).
+//! The header is copied out of the sample into the skeleton's generated
+//! `execsnoop_event` (its layout comes from the BPF object's BTF, so a field the C side
+//! adds or moves needs no offset edited here). Copying works on perf buffer samples
+//! too, which are not 8-byte aligned, unlike ring buffer samples.
 
 use std::fmt;
+use std::mem::{offset_of, size_of};
 
-use crate::skel::execsnoop::types::{execsnoop_flags, execsnoop_kind};
+use crate::skel::execsnoop::types::{
+    execsnoop_event, execsnoop_flags, execsnoop_kind, execsnoop_limits,
+};
 
-/// Size of the fixed header (`sizeof(struct execsnoop_event)`); a unit test checks it
-/// against the skeleton's copy of the struct.
-pub const HEADER_LEN: usize = 72;
-const COMM_OFF: usize = 56;
-const COMM_LEN: usize = 16;
+// SAFETY: execsnoop_event is #[repr(C)] integers and integer arrays (the generated
+// copy of the C struct): every bit pattern is a valid value.
+unsafe impl plain::Plain for execsnoop_event {}
+
+/// Size of the fixed header (`sizeof(struct execsnoop_event)`): the data follows it.
+pub const HEADER_LEN: usize = size_of::<execsnoop_event>();
+const COMM_OFF: usize = offset_of!(execsnoop_event, comm);
+const COMM_LEN: usize = execsnoop_limits::EXECSNOOP_COMM_LEN.0 as usize;
+const PCOMM_OFF: usize = offset_of!(execsnoop_event, pcomm);
+
+/// loginuid / sessionid value for "unset" (and for a kernel without audit).
+pub const ID_UNSET: u32 = u32::MAX;
 
 fn flag(f: execsnoop_flags) -> u8 {
     f.0 as u8
+}
+
+/// The sample's kernel time (`ts_ns`), without decoding the rest: the order key for
+/// putting a perf buffer's per-CPU batches back in time order.
+pub fn sample_time(b: &[u8]) -> u64 {
+    const OFF: usize = offset_of!(execsnoop_event, ts_ns);
+    b.get(OFF..OFF + 8)
+        .map_or(0, |x| u64::from_ne_bytes(x.try_into().unwrap_or([0; 8])))
+}
+
+/// Lays out a sample as the kernel sends it: `header` then `data` (the filename,
+/// interpreter and argument bytes, as the header's lengths say). For tests and fuzzing:
+/// the one place that writes the layout.
+pub fn encode_sample(header: &execsnoop_event, data: &[u8]) -> Vec<u8> {
+    // SAFETY: see the Plain impl above; the struct has no padding bytes the kernel
+    // would not send either (checked by header_matches_the_kernel_struct).
+    let mut b = unsafe { plain::as_bytes(header) }.to_vec();
+    b.extend_from_slice(data);
+    b
+}
+
+/// Sets a header's comm (cut to the field's size; the rest stays zero). For tests.
+pub fn set_comm(h: &mut execsnoop_event, comm: &[u8]) {
+    for (d, &c) in h.comm.iter_mut().zip(comm) {
+        *d = c as _;
+    }
 }
 
 /// Why a sample could not be decoded (a kernel/user-space mismatch: a bug, not input).
@@ -37,10 +75,30 @@ pub enum ExecKind {
     Fail,
 }
 
+impl ExecKind {
+    /// The kernel's `enum execsnoop_kind` value.
+    pub fn code(self) -> u8 {
+        match self {
+            ExecKind::Exec => execsnoop_kind::EXECSNOOP_KIND_EXEC.0 as u8,
+            ExecKind::Fail => execsnoop_kind::EXECSNOOP_KIND_FAIL.0 as u8,
+        }
+    }
+
+    /// The `"event"` name in JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            ExecKind::Exec => "exec",
+            ExecKind::Fail => "fail",
+        }
+    }
+}
+
 /// One decoded event; byte strings borrow the sample.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct ExecEvent<'a> {
     pub kind: ExecKind,
+    /// The whole fixed header as the kernel sent it.
+    pub header: execsnoop_event,
     pub ts_ns: u64,
     pub cgroup_id: u64,
     pub pid: u32,
@@ -62,18 +120,12 @@ pub struct ExecEvent<'a> {
     /// The captured part of the argument area: NUL-terminated strings, the last one
     /// possibly without its NUL when the capture was cut.
     pub args_area: &'a [u8],
-}
-
-fn u32_at(b: &[u8], off: usize) -> u32 {
-    u32::from_ne_bytes(b[off..off + 4].try_into().expect("4 bytes"))
-}
-
-fn u64_at(b: &[u8], off: usize) -> u64 {
-    u64::from_ne_bytes(b[off..off + 8].try_into().expect("8 bytes"))
-}
-
-fn u16_at(b: &[u8], off: usize) -> u16 {
-    u16::from_ne_bytes(b[off..off + 2].try_into().expect("2 bytes"))
+    /// The parent's command name (its `real_parent->comm`, up to the first NUL).
+    pub pcomm: &'a [u8],
+    /// --paths, committed execs: the working directory (empty otherwise).
+    pub cwd: &'a [u8],
+    /// --paths, committed execs: the absolute path of the executable (empty otherwise).
+    pub exe: &'a [u8],
 }
 
 fn until_nul(b: &[u8]) -> &[u8] {
@@ -84,22 +136,26 @@ impl<'a> ExecEvent<'a> {
     /// Decodes one sample. The perf buffer may pad a sample at the end: extra bytes
     /// after the data are ignored.
     pub fn parse(b: &'a [u8]) -> Result<Self, DecodeError> {
-        if b.len() < HEADER_LEN {
+        let mut h = execsnoop_event::default();
+        if b.len() < HEADER_LEN || plain::copy_from_bytes(&mut h, b).is_err() {
             return Err(DecodeError(format!(
                 "{} bytes, header needs {HEADER_LEN}",
                 b.len()
             )));
         }
-        let args_len = u32_at(b, 44) as usize;
-        let filename_len = u16_at(b, 48) as usize;
-        let interp_len = u16_at(b, 50) as usize;
-        let kind = match u32::from(b[52]) {
+        let kind = match u32::from(h.kind) {
             k if k == execsnoop_kind::EXECSNOOP_KIND_EXEC.0 => ExecKind::Exec,
             k if k == execsnoop_kind::EXECSNOOP_KIND_FAIL.0 => ExecKind::Fail,
             k => return Err(DecodeError(format!("unknown kind {k}"))),
         };
+        let (args_len, filename_len, interp_len) = (
+            h.args_len as usize,
+            usize::from(h.filename_len),
+            usize::from(h.interp_len),
+        );
+        let (cwd_len, exe_len) = (usize::from(h.cwd_len), usize::from(h.exe_len));
         let data = &b[HEADER_LEN..];
-        let need = filename_len + interp_len + args_len;
+        let need = filename_len + interp_len + args_len + cwd_len + exe_len;
         if data.len() < need {
             return Err(DecodeError(format!(
                 "{} data bytes, lengths say {need}",
@@ -108,23 +164,41 @@ impl<'a> ExecEvent<'a> {
         }
         let (filename, rest) = data.split_at(filename_len);
         let (interp, rest) = rest.split_at(interp_len);
+        let (args_area, rest) = rest.split_at(args_len);
+        let (cwd, rest) = rest.split_at(cwd_len);
         Ok(ExecEvent {
             kind,
-            ts_ns: u64_at(b, 0),
-            cgroup_id: u64_at(b, 8),
-            pid: u32_at(b, 16),
-            tid: u32_at(b, 20),
-            ppid: u32_at(b, 24),
-            uid: u32_at(b, 28),
-            ret: u32_at(b, 32) as i32,
-            argc: u32_at(b, 36),
-            args_size: u32_at(b, 40),
-            flags: b[53],
+            header: h,
+            ts_ns: h.ts_ns,
+            cgroup_id: h.cgroup_id,
+            pid: h.pid,
+            tid: h.tid,
+            ppid: h.ppid,
+            uid: h.uid,
+            ret: h.ret,
+            argc: h.argc,
+            args_size: h.args_size,
+            flags: h.flags,
+            // The comm borrows the sample (the header copy is a local).
             comm: until_nul(&b[COMM_OFF..COMM_OFF + COMM_LEN]),
             filename,
             interp,
-            args_area: &rest[..args_len],
+            args_area,
+            pcomm: until_nul(&b[PCOMM_OFF..PCOMM_OFF + COMM_LEN]),
+            cwd,
+            exe: &rest[..exe_len],
         })
+    }
+
+    /// The process's start time (ns since boot, CLOCK_BOOTTIME: the kernel's
+    /// `start_boottime`, which /proc/PID/stat field 22 shows in clock ticks).
+    pub fn start_ns(&self) -> u64 {
+        self.header.start_ns
+    }
+
+    /// An audit id (loginuid, sessionid) as JSON shows it: None when unset.
+    pub fn audit_id(v: u32) -> Option<u32> {
+        (v != ID_UNSET).then_some(v)
     }
 
     /// The program that runs: the interpreter for a script, else the filename.
@@ -140,6 +214,16 @@ impl<'a> ExecEvent<'a> {
         self.flags & flag(f) != 0
     }
 
+    /// --paths: the cwd lost its leading components (deeper than the walk's bound).
+    pub fn cwd_cut(&self) -> bool {
+        self.has_flag(execsnoop_flags::EXECSNOOP_F_CWD_CUT)
+    }
+
+    /// --paths: the same for exe.
+    pub fn exe_cut(&self) -> bool {
+        self.has_flag(execsnoop_flags::EXECSNOOP_F_EXE_CUT)
+    }
+
     /// Every captured argument, before the display limits (the last one may be cut).
     pub fn captured_args(&self) -> impl Iterator<Item = &'a [u8]> {
         let area = self.args_area;
@@ -153,8 +237,8 @@ impl<'a> ExecEvent<'a> {
         body.split(|&c| c == 0).filter(move |_| !empty)
     }
 
-    /// Splits the arguments under `limits`, recording shown ranges into `out` (reused
-    /// between events to avoid allocating) and returning what was cut.
+    /// Splits the arguments under `limits`, putting the shown slices into `out` (which
+    /// it clears first) and returning what was cut.
     pub fn select_args(&self, limits: Limits, out: &mut Vec<&'a [u8]>) -> Truncation {
         out.clear();
         let mut shown_bytes: u64 = 0;
@@ -246,40 +330,107 @@ pub(crate) mod tests {
         ret: i32,
         flags: u8,
     ) -> Vec<u8> {
-        let mut b = vec![0u8; HEADER_LEN];
-        b[0..8].copy_from_slice(&1_000_000_000u64.to_ne_bytes());
-        b[8..16].copy_from_slice(&77u64.to_ne_bytes());
-        b[16..20].copy_from_slice(&100u32.to_ne_bytes());
-        b[20..24].copy_from_slice(&101u32.to_ne_bytes());
-        b[24..28].copy_from_slice(&1u32.to_ne_bytes());
-        b[28..32].copy_from_slice(&1000u32.to_ne_bytes());
-        b[32..36].copy_from_slice(&ret.to_ne_bytes());
-        b[36..40].copy_from_slice(&argc.to_ne_bytes());
-        b[40..44].copy_from_slice(&args_size.to_ne_bytes());
-        b[44..48].copy_from_slice(&(args_area.len() as u32).to_ne_bytes());
-        b[48..50].copy_from_slice(&(filename.len() as u16).to_ne_bytes());
-        b[50..52].copy_from_slice(&(interp.len() as u16).to_ne_bytes());
-        b[52] = match kind {
-            ExecKind::Exec => 1,
-            ExecKind::Fail => 2,
+        let mut h = execsnoop_event {
+            ts_ns: 1_000_000_000,
+            cgroup_id: 77,
+            pid: 100,
+            tid: 101,
+            ppid: 1,
+            uid: 1000,
+            ret,
+            argc,
+            args_size,
+            args_len: args_area.len() as u32,
+            filename_len: filename.len() as u16,
+            interp_len: interp.len() as u16,
+            kind: kind.code(),
+            flags,
+            ..Default::default()
         };
-        b[53] = flags;
-        b[COMM_OFF..COMM_OFF + comm.len()].copy_from_slice(comm);
-        b.extend_from_slice(filename);
-        b.extend_from_slice(interp);
-        b.extend_from_slice(args_area);
-        b
+        set_comm(&mut h, comm);
+        let mut data = filename.to_vec();
+        data.extend_from_slice(interp);
+        data.extend_from_slice(args_area);
+        encode_sample(&h, &data)
     }
 
     #[test]
     fn header_matches_the_kernel_struct() {
-        use crate::skel::execsnoop::types::execsnoop_event;
-        assert_eq!(std::mem::size_of::<execsnoop_event>(), HEADER_LEN);
-        let e = execsnoop_event::default();
-        let base = &e as *const _ as usize;
-        assert_eq!(&e.comm as *const _ as usize - base, COMM_OFF);
-        assert_eq!(&e.args_len as *const _ as usize - base, 44);
-        assert_eq!(&e.kind as *const _ as usize - base, 52);
+        // The comm is read in place (it borrows the sample): its slice must be the
+        // generated struct's field, whatever the C side adds before it.
+        let mut h = execsnoop_event::default();
+        set_comm(&mut h, b"abc");
+        h.pid = 7;
+        let s = encode_sample(&h, b"");
+        assert_eq!(s.len(), HEADER_LEN);
+        let e = ExecEvent::parse(&s).unwrap_err();
+        assert!(e.0.contains("unknown kind 0"), "{e}");
+        h.kind = ExecKind::Exec.code();
+        let s = encode_sample(&h, b"");
+        let e = ExecEvent::parse(&s).unwrap();
+        assert_eq!((e.comm, e.pid), (&b"abc"[..], 7));
+        assert_eq!(sample_time(&s), 0);
+        h.ts_ns = 42;
+        assert_eq!(sample_time(&encode_sample(&h, b"")), 42);
+    }
+
+    /// Every constant of execsnoop.h's enums, parsed from the header text, equals the
+    /// value the Rust side uses (the generated skeleton's, which is where every Rust
+    /// use takes it from). A constant the header gains must be added here: that is
+    /// the point (the Rust side then knows of it).
+    #[test]
+    fn constants_match_execsnoop_h() {
+        use crate::skel::execsnoop::types::execsnoop_stat as S;
+        use execsnoop_flags as F;
+        use execsnoop_limits as L;
+        let h = include_str!("../bpf/execsnoop.h");
+        let mut seen = 0;
+        for line in h.lines() {
+            let line = line.trim();
+            let Some((name, rest)) = line.split_once(" = ") else {
+                continue;
+            };
+            if !name.starts_with("EXECSNOOP_") {
+                continue;
+            }
+            let num: String = rest.chars().take_while(char::is_ascii_digit).collect();
+            let c: u32 = num.parse().unwrap_or_else(|_| panic!("{line}"));
+            let rust = match name {
+                "EXECSNOOP_COMM_LEN" => L::EXECSNOOP_COMM_LEN.0,
+                "EXECSNOOP_PATH_CAP" => L::EXECSNOOP_PATH_CAP.0,
+                "EXECSNOOP_ARGS_CAP" => L::EXECSNOOP_ARGS_CAP.0,
+                "EXECSNOOP_FAIL_ARGS_WALK" => L::EXECSNOOP_FAIL_ARGS_WALK.0,
+                "EXECSNOOP_FAIL_ARGS_COPY" => L::EXECSNOOP_FAIL_ARGS_COPY.0,
+                "EXECSNOOP_KIND_EXEC" => u32::from(ExecKind::Exec.code()),
+                "EXECSNOOP_KIND_FAIL" => u32::from(ExecKind::Fail.code()),
+                "EXECSNOOP_F_FILENAME_CUT" => F::EXECSNOOP_F_FILENAME_CUT.0,
+                "EXECSNOOP_F_INTERP_CUT" => F::EXECSNOOP_F_INTERP_CUT.0,
+                "EXECSNOOP_F_ARGS_READ_ERR" => F::EXECSNOOP_F_ARGS_READ_ERR.0,
+                "EXECSNOOP_F_ARGC_INEXACT" => F::EXECSNOOP_F_ARGC_INEXACT.0,
+                "EXECSNOOP_F_BYTES_INEXACT" => F::EXECSNOOP_F_BYTES_INEXACT.0,
+                "EXECSNOOP_F_EXECVEAT" => F::EXECSNOOP_F_EXECVEAT.0,
+                "EXECSNOOP_F_CWD_CUT" => F::EXECSNOOP_F_CWD_CUT.0,
+                "EXECSNOOP_F_EXE_CUT" => F::EXECSNOOP_F_EXE_CUT.0,
+                "EXECSNOOP_PATH_DEPTH" => L::EXECSNOOP_PATH_DEPTH.0,
+                "EXECSNOOP_CTX_PATH_CAP" => L::EXECSNOOP_CTX_PATH_CAP.0,
+                "EXECSNOOP_NAME_CAP" => L::EXECSNOOP_NAME_CAP.0,
+                "EXECSNOOP_STAT_EMITTED" => S::EXECSNOOP_STAT_EMITTED.0,
+                "EXECSNOOP_STAT_LOST" => S::EXECSNOOP_STAT_LOST.0,
+                "EXECSNOOP_STAT_STARTS_FULL" => S::EXECSNOOP_STAT_STARTS_FULL.0,
+                "EXECSNOOP_STAT_NO_SCRATCH" => S::EXECSNOOP_STAT_NO_SCRATCH.0,
+                "EXECSNOOP_STAT_FILTERED" => S::EXECSNOOP_STAT_FILTERED.0,
+                "EXECSNOOP_STAT_NR" => S::EXECSNOOP_STAT_NR.0,
+                other => panic!("execsnoop.h has {other}: tie it to the Rust side here"),
+            };
+            assert_eq!(rust, c, "{name}");
+            seen += 1;
+        }
+        assert!(seen >= 24, "parsed only {seen} constants");
+        // The Rust-side copies that are not the generated ones.
+        assert_eq!(
+            crate::execsnoop::args::MAX_CAPTURE,
+            L::EXECSNOOP_ARGS_CAP.0 as usize - 1
+        );
     }
 
     #[test]

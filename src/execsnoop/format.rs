@@ -21,6 +21,11 @@ pub struct Columns {
     pub uid: bool,
     /// `-q`: quote arguments.
     pub quote: bool,
+    /// `--print-parent`: PARENT (the parent's comm) after PPID.
+    pub parent: bool,
+    /// `--paths`: a second, indented line `cwd=<dir> exe=<path>` under each committed
+    /// exec (a cut path starts with `...`).
+    pub paths: bool,
 }
 
 /// The header line, without newline: `PCOMM PID PPID RET ARGS` with the optional columns
@@ -36,12 +41,41 @@ pub fn header(c: Columns) -> String {
     if c.uid {
         let _ = write!(s, "{:<6} ", "UID");
     }
-    let _ = write!(
-        s,
-        "{:<16} {:<6} {:<6} {:>3} ARGS",
-        "PCOMM", "PID", "PPID", "RET"
-    );
+    let _ = write!(s, "{:<16} {:<6} {:<6} ", "PCOMM", "PID", "PPID");
+    if c.parent {
+        let _ = write!(s, "{:<16} ", "PARENT");
+    }
+    let _ = write!(s, "{:>3} ARGS", "RET");
     s
+}
+
+/// `comm` escaped and padded to a 16-column field.
+fn comm_column(comm: &[u8], out: &mut String) {
+    let start = out.len();
+    escape_text_into(comm, false, out);
+    let width = out[start..].chars().count();
+    for _ in width..16 {
+        out.push(' ');
+    }
+}
+
+/// The `--paths` line of a committed exec: `\n    cwd="<dir>" exe="<path>"`, quoted
+/// and escaped as `-q` arguments are (paths may hold spaces). A path the kernel's walk
+/// cut (deeper than its bound) starts with `...` instead of `/`: its leading
+/// components are missing.
+fn paths_line(e: &ExecEvent<'_>, out: &mut String) {
+    let put = |key: &str, path: &[u8], cut: bool, out: &mut String| {
+        let _ = write!(out, "{key}=\"");
+        if cut {
+            out.push_str("...");
+        }
+        escape_text_into(path, true, out);
+        out.push('"');
+    };
+    out.push_str("\n    ");
+    put("cwd", e.cwd, e.cwd_cut(), out);
+    out.push(' ');
+    put("exe", e.exe, e.exe_cut(), out);
 }
 
 /// Time values of one event, computed by the caller (they need clocks).
@@ -93,13 +127,13 @@ pub fn text_line(
     if c.uid {
         let _ = write!(out, "{:<6} ", e.uid);
     }
-    let start = out.len();
-    escape_text_into(e.comm, false, out);
-    let width = out[start..].chars().count();
-    for _ in width..16 {
+    comm_column(e.comm, out);
+    let _ = write!(out, " {:<6} {:<6}", e.pid, e.ppid);
+    if c.parent {
         out.push(' ');
+        comm_column(e.pcomm, out);
     }
-    let _ = write!(out, " {:<6} {:<6} {:>3}", e.pid, e.ppid, e.ret);
+    let _ = write!(out, " {:>3}", e.ret);
     let push_arg = |a: &[u8], out: &mut String| {
         out.push(' ');
         if c.quote {
@@ -115,6 +149,9 @@ pub fn text_line(
         push_arg(a, out);
     }
     truncation_marker(t, out);
+    if c.paths && e.kind == ExecKind::Exec {
+        paths_line(e, out);
+    }
 }
 
 fn json_str(out: &mut String, bytes: &[u8], bytes_mode: bool) {
@@ -124,20 +161,62 @@ fn json_str(out: &mut String, bytes: &[u8], bytes_mode: bool) {
     out.push_str(&quoted);
 }
 
-/// One JSON object (no newline) into `out`. Fields are documented in the README.
+/// What user space adds to a JSON event: the host, the cgroup path and container.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Context<'a> {
+    pub hostname: &'a [u8],
+    pub boot_id: &'a str,
+    /// None when the cgroup id could not be resolved (gone already, no cgroup v2).
+    pub cgroup: Option<&'a [u8]>,
+    pub container_id: Option<&'a [u8]>,
+    /// --paths: add cwd/exe (committed execs).
+    pub paths: bool,
+}
+
+fn json_opt_id(out: &mut String, key: &str, v: u32) {
+    match ExecEvent::audit_id(v) {
+        Some(v) => {
+            let _ = write!(out, ",\"{key}\":{v}");
+        }
+        None => {
+            let _ = write!(out, ",\"{key}\":null");
+        }
+    }
+}
+
+/// The exec's id, unique on this boot: `<pid>-<tid>-<start_ns>-<ts_ns>`. (pid,
+/// start_ns) names the process across pid reuse; ts_ns (the event's kernel time)
+/// tells two execs of one process apart; tid two failed execs of one process's
+/// threads at the same nanosecond. With `boot_id`, unique in a fleet.
+pub fn exec_id(e: &ExecEvent<'_>, out: &mut String) {
+    let _ = write!(out, "{}-{}-{}-{}", e.pid, e.tid, e.start_ns(), e.ts_ns);
+}
+
+/// One JSON object (no newline) into `out`. Fields are documented in the README and
+/// in docs/execsnoop.schema.json.
 pub fn json_line(
     e: &ExecEvent<'_>,
     args: &[&[u8]],
     t: &Truncation,
     times: &Times<'_>,
+    ctx: &Context<'_>,
     out: &mut String,
 ) {
     out.clear();
     // One rule for the whole object: bytes mode for every string if any needs it.
-    let non_utf8 = [e.comm, e.filename, e.program()]
-        .iter()
-        .chain(args.iter())
-        .any(|b| std::str::from_utf8(b).is_err());
+    let non_utf8 = [
+        e.comm,
+        e.filename,
+        e.program(),
+        ctx.hostname,
+        e.pcomm,
+        e.cwd,
+        e.exe,
+    ]
+    .iter()
+    .chain(ctx.cgroup.iter())
+    .chain(args.iter())
+    .any(|b| std::str::from_utf8(b).is_err());
     let kind = match e.kind {
         ExecKind::Exec => "exec",
         ExecKind::Fail => "fail",
@@ -175,10 +254,53 @@ pub fn json_line(
     }
     let _ = write!(
         out,
-        ",\"args_cut\":{},\"truncated\":{},\"non_utf8\":{non_utf8}}}",
+        ",\"args_cut\":{},\"truncated\":{},\"non_utf8\":{non_utf8}",
         t.args_cut,
         t.any()
     );
+    out.push_str(",\"exec_id\":\"");
+    exec_id(e, out);
+    out.push_str("\",\"hostname\":");
+    json_str(out, ctx.hostname, non_utf8);
+    out.push_str(",\"boot_id\":");
+    json_str(out, ctx.boot_id.as_bytes(), non_utf8);
+    out.push_str(",\"cgroup\":");
+    match ctx.cgroup {
+        Some(c) => json_str(out, c, non_utf8),
+        None => out.push_str("null"),
+    }
+    if let Some(id) = ctx.container_id {
+        out.push_str(",\"container_id\":");
+        json_str(out, id, non_utf8);
+    }
+    let h = &e.header;
+    out.push_str(",\"pcomm\":");
+    json_str(out, e.pcomm, non_utf8);
+    let _ = write!(
+        out,
+        ",\"euid\":{},\"gid\":{},\"egid\":{}",
+        h.euid, h.gid, h.egid
+    );
+    json_opt_id(out, "loginuid", h.loginuid);
+    json_opt_id(out, "sessionid", h.sessionid);
+    let _ = write!(
+        out,
+        ",\"mntns\":{},\"pidns\":{},\"start_ns\":{},\"parent_start_ns\":{}",
+        h.mntns, h.pidns, h.start_ns, h.parent_start_ns
+    );
+    if ctx.paths && e.kind == ExecKind::Exec {
+        out.push_str(",\"cwd\":");
+        json_str(out, e.cwd, non_utf8);
+        out.push_str(",\"exe\":");
+        json_str(out, e.exe, non_utf8);
+        let _ = write!(
+            out,
+            ",\"cwd_cut\":{},\"exe_cut\":{}",
+            e.cwd_cut(),
+            e.exe_cut()
+        );
+    }
+    out.push('}');
 }
 
 /// Days since 1970-01-01 to (year, month, day), proleptic Gregorian calendar.
@@ -217,6 +339,7 @@ mod tests {
     use super::*;
     use crate::execsnoop::event::tests::sample;
     use crate::execsnoop::event::Limits;
+    use crate::skel::execsnoop::types::execsnoop_flags;
 
     const L: Limits = Limits {
         max_args: 20,
@@ -248,6 +371,7 @@ mod tests {
             timestamp: true,
             uid: true,
             quote: true,
+            ..Default::default()
         };
         assert_eq!(
             header(all),
@@ -277,6 +401,7 @@ mod tests {
             timestamp: true,
             uid: true,
             quote: true,
+            ..Default::default()
         };
         assert_eq!(
             line(all, &s),
@@ -363,7 +488,14 @@ mod tests {
             since_start: 0.0,
             rfc3339: "2026-11-25T10:00:00.000000000Z",
         };
-        json_line(&e, &v, &t, &times, &mut out);
+        let ctx = Context {
+            hostname: b"h1",
+            boot_id: "b-1",
+            cgroup: Some(b"/system.slice/x.service"),
+            container_id: None,
+            paths: false,
+        };
+        json_line(&e, &v, &t, &times, &ctx, &mut out);
         let j: serde_json::Value = serde_json::from_str(&out).unwrap();
         assert_eq!(j["v"], 1);
         assert_eq!(j["event"], "exec");
@@ -383,6 +515,22 @@ mod tests {
         assert_eq!(j["truncated"], false);
         assert_eq!(j["non_utf8"], true);
         assert_eq!(j["time"], "2026-11-25T10:00:00.000000000Z");
+        assert_eq!(j["hostname"], "h1");
+        assert_eq!(j["boot_id"], "b-1");
+        assert_eq!(j["cgroup"], "/system.slice/x.service");
+        assert!(j.get("container_id").is_none());
+        let want = format!("100-101-{}-1000000000", e.start_ns());
+        assert_eq!(j["exec_id"], want.as_str());
+        // Unresolved cgroup: null; a container: its id.
+        let ctx = Context {
+            cgroup: None,
+            container_id: Some(b"abc"),
+            ..ctx
+        };
+        json_line(&e, &v, &t, &times, &ctx, &mut out);
+        let j: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert!(j["cgroup"].is_null());
+        assert_eq!(j["container_id"], "abc");
     }
 
     #[test]
@@ -394,5 +542,116 @@ mod tests {
         assert_eq!(s, "2000-02-29T00:00:00.123456789Z");
         rfc3339_utc(1_795_603_703_000_000_000, &mut s);
         assert_eq!(s, "2026-11-25T10:48:23.000000000Z");
+    }
+
+    /// A sample with the context fields and --paths data set.
+    fn context_sample(flags: u8) -> Vec<u8> {
+        use crate::execsnoop::event::{encode_sample, set_comm};
+        use crate::skel::execsnoop::types::execsnoop_event;
+        let (filename, args, cwd, exe) = (
+            &b"/bin/ls"[..],
+            &b"ls\0"[..],
+            &b"/w d"[..],
+            &b"/usr/bin/ls"[..],
+        );
+        let mut h = execsnoop_event {
+            pid: 100,
+            ppid: 1,
+            uid: 0,
+            argc: 1,
+            args_size: args.len() as u32,
+            args_len: args.len() as u32,
+            filename_len: filename.len() as u16,
+            kind: ExecKind::Exec.code(),
+            flags,
+            euid: 65534,
+            gid: 2,
+            egid: 3,
+            loginuid: 1000,
+            sessionid: u32::MAX,
+            mntns: 11,
+            pidns: 12,
+            start_ns: 13,
+            parent_start_ns: 14,
+            cwd_len: cwd.len() as u16,
+            exe_len: exe.len() as u16,
+            ..Default::default()
+        };
+        set_comm(&mut h, b"ls");
+        for (d, &c) in h.pcomm.iter_mut().zip(b"bash\x1b") {
+            *d = c as _;
+        }
+        encode_sample(&h, &[filename, args, cwd, exe].concat())
+    }
+
+    #[test]
+    fn context_in_text_and_json() {
+        let s = context_sample(0);
+        let e = ExecEvent::parse(&s).unwrap();
+        assert_eq!(
+            (e.pcomm, e.cwd, e.exe),
+            (&b"bash\x1b"[..], &b"/w d"[..], &b"/usr/bin/ls"[..])
+        );
+        let c = Columns {
+            parent: true,
+            paths: true,
+            ..Default::default()
+        };
+        assert_eq!(
+            header(c),
+            "PCOMM            PID    PPID   PARENT           RET ARGS"
+        );
+        assert_eq!(
+            line(c, &s),
+            "ls               100    1      bash\\x1b           0 /bin/ls\n    cwd=\"/w d\" exe=\"/usr/bin/ls\""
+        );
+        // Without the flags: the columns of before, byte for byte.
+        assert_eq!(
+            line(Columns::default(), &s),
+            "ls               100    1        0 /bin/ls"
+        );
+        let cut = context_sample(
+            (execsnoop_flags::EXECSNOOP_F_CWD_CUT.0 | execsnoop_flags::EXECSNOOP_F_EXE_CUT.0) as u8,
+        );
+        assert!(line(c, &cut).ends_with("    cwd=\".../w d\" exe=\".../usr/bin/ls\""));
+
+        let json = |s: &[u8], paths: bool| {
+            let e = ExecEvent::parse(s).unwrap();
+            let mut v = Vec::new();
+            let t = e.select_args(L, &mut v);
+            let mut out = String::new();
+            let ctx = Context {
+                paths,
+                ..Default::default()
+            };
+            json_line(&e, &v, &t, &Times::default(), &ctx, &mut out);
+            serde_json::from_str::<serde_json::Value>(&out).unwrap()
+        };
+        let j = json(&s, true);
+        assert_eq!(j["pcomm"], "bash\u{1b}");
+        assert_eq!(
+            (j["uid"].as_u64(), j["euid"].as_u64()),
+            (Some(0), Some(65534))
+        );
+        assert_eq!((j["gid"].as_u64(), j["egid"].as_u64()), (Some(2), Some(3)));
+        assert_eq!(j["loginuid"], 1000);
+        assert!(j["sessionid"].is_null());
+        assert_eq!(
+            (j["mntns"].as_u64(), j["pidns"].as_u64()),
+            (Some(11), Some(12))
+        );
+        assert_eq!(j["start_ns"], 13);
+        assert_eq!(j["parent_start_ns"], 14);
+        assert_eq!(
+            (j["cwd"].as_str(), j["exe"].as_str()),
+            (Some("/w d"), Some("/usr/bin/ls"))
+        );
+        assert_eq!(
+            (j["cwd_cut"].as_bool(), j["exe_cut"].as_bool()),
+            (Some(false), Some(false))
+        );
+        assert_eq!(json(&cut, true)["cwd_cut"], true);
+        let j = json(&s, false);
+        assert!(j.get("cwd").is_none() && j.get("exe").is_none() && j.get("cwd_cut").is_none());
     }
 }

@@ -542,7 +542,13 @@ pub struct TestCgroup {
 
 impl TestCgroup {
     pub fn new(tag: &str) -> TestCgroup {
-        let dir = cgroup2_root().join(format!("lebpf-{tag}-{}", std::process::id()));
+        Self::named(&format!("lebpf-{tag}-{}", std::process::id()))
+    }
+
+    /// A cgroup with exactly this name under the cgroup2 root (e.g. a container
+    /// runtime's naming, for the container id).
+    pub fn named(name: &str) -> TestCgroup {
+        let dir = cgroup2_root().join(name);
         std::fs::create_dir_all(&dir)
             .unwrap_or_else(|e| panic!("create cgroup {}: {e}", dir.display()));
         TestCgroup { dir }
@@ -550,6 +556,12 @@ impl TestCgroup {
 
     pub fn path(&self) -> &str {
         self.dir.to_str().unwrap()
+    }
+
+    /// The path as cgroup v2 names it: below the cgroup2 mount, from `/`.
+    pub fn cgroup_path(&self) -> String {
+        let rel = self.dir.strip_prefix(cgroup2_root()).unwrap();
+        format!("/{}", rel.display())
     }
 }
 
