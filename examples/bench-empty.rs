@@ -10,7 +10,6 @@ use anyhow::{Context, Result};
 use libbpf_rs::skel::{OpenSkel, SkelBuilder};
 
 use lebpf::cli;
-use lebpf::shutdown::Shutdown;
 use lebpf::skel::bench_empty::BenchEmptySkelBuilder;
 
 fn main() -> ExitCode {
@@ -18,8 +17,7 @@ fn main() -> ExitCode {
 }
 
 fn run() -> Result<()> {
-    cli::prepare(false)?;
-    let stop = Shutdown::install()?;
+    let stop = cli::prepare(false)?;
     let mut storage = MaybeUninit::uninit();
     let open = BenchEmptySkelBuilder::default()
         .open(&mut storage)

@@ -279,6 +279,70 @@ static __always_inline __u32 read_kpath(char *dst, const char *src, __u8 *flags,
 	return (__u32)(n - 1) & (EXECSNOOP_PATH_CAP - 1);
 }
 
+/* Copies the filename as exec was given it to dst, then the interpreter if a binfmt
+ * handler (#!, binfmt_misc) replaced it: interp is the filename itself otherwise, and
+ * is not sent (interp_len 0). Returns the bytes written (< 2 * PATH_CAP). */
+static __always_inline __u32 read_filenames(struct execsnoop_event *e, char *dst,
+					    struct linux_binprm *bprm)
+{
+	struct { const char *filename, *interp; } names = {};
+	__u32 flen, ilen = 0;
+
+	/* The two pointers are neighbours in every kernel we know: one read for both
+	 * (each helper call costs ~100 ns here, docs/benchmarks.md), two if a kernel
+	 * ever parts them. */
+	if (bpf_core_field_offset(struct linux_binprm, interp) ==
+	    bpf_core_field_offset(struct linux_binprm, filename) + sizeof(names.filename)) {
+		bpf_core_read(&names, sizeof(names), &bprm->filename);
+	} else {
+		BPF_CORE_READ_INTO(&names.filename, bprm, filename);
+		BPF_CORE_READ_INTO(&names.interp, bprm, interp);
+	}
+
+	flen = read_kpath(dst, names.filename, &e->flags, EXECSNOOP_F_FILENAME_CUT);
+	if (names.interp != names.filename)
+		ilen = read_kpath(dst + flen, names.interp, &e->flags, EXECSNOOP_F_INTERP_CUT);
+	e->filename_len = flen;
+	e->interp_len = ilen;
+	return (flen + ilen) & (2 * EXECSNOOP_PATH_CAP - 1);
+}
+
+/* Copies the argument area of the new program (mm->arg_start..arg_end: the strings,
+ * NUL-separated, as the kernel just wrote them) to dst, at most args_budget bytes, in
+ * one read: no per-argument loop. Sets args_size and args_len; returns args_len.
+ * p is the current task (sched_process_exec runs in the exec'ing task). */
+static __always_inline __u32 read_args(struct execsnoop_event *e, char *dst,
+				       struct task_struct *p)
+{
+	unsigned long start, end;
+	__u32 len;
+
+	/* 5.11+: the current task as a BTF pointer, read with plain loads instead of
+	 * three helper calls; 5.10 lacks the helper (this branch is then never loaded). */
+	if (bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_get_current_task_btf)) {
+		struct mm_struct *mm = bpf_get_current_task_btf()->mm;
+
+		start = mm->arg_start;
+		end = mm->arg_end;
+	} else {
+		struct mm_struct *mm = BPF_CORE_READ(p, mm);
+
+		start = BPF_CORE_READ(mm, arg_start);
+		end = BPF_CORE_READ(mm, arg_end);
+	}
+	len = end > start ? end - start : 0;
+	e->args_size = len;
+	if (len > args_budget)
+		len = args_budget;
+	len &= EXECSNOOP_ARGS_CAP - 1;
+	if (bpf_probe_read_user(dst, len, (void *)start)) {
+		e->flags |= EXECSNOOP_F_ARGS_READ_ERR;
+		len = 0;
+	}
+	e->args_len = len;
+	return len;
+}
+
 /* Highest data offset a --paths path may start at: after the filename and interpreter
  * (each masked below 2 * PATH_CAP together) and the arguments (below ARGS_CAP), plus
  * the cwd for the exe. The scratch's data holds that plus one more path. */
@@ -409,10 +473,7 @@ int BPF_PROG(execsnoop_exec, struct task_struct *p, pid_t old_pid, struct linux_
 {
 	struct execsnoop_scratch *s;
 	struct execsnoop_event *e;
-	__u32 flen, ilen = 0, off, len;
-	const char *fname, *interp;
-	unsigned long start, end;
-	struct mm_struct *mm;
+	__u32 off;
 
 	if (trace_failures) {
 		__u32 key = old_pid;
@@ -433,34 +494,10 @@ int BPF_PROG(execsnoop_exec, struct task_struct *p, pid_t old_pid, struct linux_
 	e->kind = EXECSNOOP_KIND_EXEC;
 	e->argc = BPF_CORE_READ(bprm, argc);
 
-	fname = BPF_CORE_READ(bprm, filename);
-	interp = BPF_CORE_READ(bprm, interp);
-	flen = read_kpath(s->data, fname, &e->flags, EXECSNOOP_F_FILENAME_CUT);
-	/* interp is the filename itself unless a binfmt handler (#!, binfmt_misc)
-	 * replaced it: only a different interpreter is sent (interp_len 0 otherwise). */
-	if (interp != fname)
-		ilen = read_kpath(s->data + flen, interp, &e->flags, EXECSNOOP_F_INTERP_CUT);
-	e->filename_len = flen;
-	e->interp_len = ilen;
-
-	mm = BPF_CORE_READ(p, mm);
-	start = BPF_CORE_READ(mm, arg_start);
-	end = BPF_CORE_READ(mm, arg_end);
-	len = end > start ? end - start : 0;
-	e->args_size = len;
-	if (len > args_budget)
-		len = args_budget;
-	len &= EXECSNOOP_ARGS_CAP - 1;
-	off = (flen + ilen) & (2 * EXECSNOOP_PATH_CAP - 1);
-	/* One read of the whole NUL-separated block: no per-argument loop. */
-	if (bpf_probe_read_user(s->data + off, len, (void *)start)) {
-		e->flags |= EXECSNOOP_F_ARGS_READ_ERR;
-		len = 0;
-	}
-	e->args_len = len;
-	off += len;
+	off = read_filenames(e, s->data, bprm);
+	off += read_args(e, s->data + off, p);
 	if (want_paths)
-		off = put_paths(s, p, mm, off);
+		off = put_paths(s, p, BPF_CORE_READ(p, mm), off);
 	emit(ctx, s, off);
 	return 0;
 }
