@@ -15,6 +15,9 @@ const TRACEPOINT_ALIASES: &[(&str, &str)] = &[
     ("newuname", "uname"),
     ("sendfile64", "sendfile"),
     ("umount", "umount2"),
+    // arm64 names these two after its own entry points.
+    ("arm64_personality", "personality"),
+    ("fadvise64_64", "fadvise64"),
 ];
 
 #[test]

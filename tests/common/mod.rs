@@ -303,6 +303,30 @@ pub fn gettid() -> u32 {
     unsafe { libc::gettid() as u32 }
 }
 
+/// Opens (creating it when `create`) `path` with the openat syscall itself, which is
+/// what hello-file and hello-file-ring-buffer watch (sys_enter_openat). Not std's
+/// `File::open`: on x86_64, musl (the static release build the kernel matrix runs)
+/// makes the older `open` syscall, which those programs do not see.
+pub fn openat_syscall(path: &std::path::Path, create: bool) {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).expect("path without NUL");
+    let flags = libc::O_RDONLY | libc::O_CLOEXEC | if create { libc::O_CREAT } else { 0 };
+    // SAFETY: a valid NUL-terminated path; the raw syscall takes plain integers.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_openat,
+            libc::AT_FDCWD,
+            c.as_ptr(),
+            flags,
+            0o600 as libc::c_uint,
+        )
+    };
+    if fd >= 0 {
+        // SAFETY: fd was just returned to us and is closed once.
+        unsafe { libc::close(fd as libc::c_int) };
+    }
+}
+
 /// Runs /bin/true (as `uid` when given) and returns the pid that called execve.
 pub fn exec_true(uid: Option<u32>) -> u32 {
     use std::os::unix::process::CommandExt;
