@@ -18,7 +18,7 @@ fn hello_file_prints_own_open_and_command() {
     let want_file = format!("File {}", marker.display());
     let mut found = false;
     for _ in 0..10 {
-        let _ = std::fs::File::create(&marker);
+        openat_create(&marker);
         let own = |l: &str| parse_line(l).is_some_and(|t| t.pid == tid && t.message == want_file);
         if p.wait_line(Duration::from_secs(1), own).is_some() {
             let next = p.wait_line(Duration::from_secs(2), |l| {

@@ -564,3 +564,24 @@ impl Drop for TestCgroup {
         }
     }
 }
+
+/// Creates (or opens) `path` with the openat(2) syscall itself: the hello-file programs
+/// trace sys_enter_openat, and std's File::create calls open(2) on x86_64 musl (the
+/// static builds), which that tracepoint never sees.
+pub fn openat_create(path: &std::path::Path) {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).expect("path without NUL");
+    // SAFETY: a valid NUL-terminated path; the fd is closed at once.
+    unsafe {
+        let fd = libc::syscall(
+            libc::SYS_openat,
+            libc::AT_FDCWD,
+            c.as_ptr(),
+            libc::O_CREAT | libc::O_WRONLY | libc::O_CLOEXEC,
+            0o600,
+        );
+        if fd >= 0 {
+            libc::close(fd as i32);
+        }
+    }
+}
