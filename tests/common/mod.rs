@@ -565,8 +565,13 @@ pub struct TestCgroup {
 }
 
 impl TestCgroup {
+    /// A cgroup of this test's own: unique per call, so two tests with the same tag
+    /// running at once (cargo test's default threads) never share one and see each
+    /// other's execs.
     pub fn new(tag: &str) -> TestCgroup {
-        Self::named(&format!("lebpf-{tag}-{}", std::process::id()))
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Self::named(&format!("lebpf-{tag}-{}-{n}", std::process::id()))
     }
 
     /// A cgroup with exactly this name under the cgroup2 root (e.g. a container
