@@ -282,6 +282,33 @@ fn unit_exec_start_with_exactly_its_privileges_sees_own_exec() {
     assert_eq!(v["args"][1].as_str(), Some(marker.as_str()), "{line}");
     assert_eq!(v["filename"].as_str(), Some("/bin/true"), "{line}");
 
+    // The cgroup field resolves with only the unit's capabilities (no
+    // CAP_DAC_READ_SEARCH for file handles: execsnoop walks the cgroup tree). An exec
+    // in a cgroup of the test's own, two levels below the root.
+    let cg = common::TestCgroup::new("unit-cg");
+    let inner = PathBuf::from(cg.path()).join("inner");
+    std::fs::create_dir(&inner).expect("create the inner cgroup");
+    let marker2 = format!("lebpf-unit-cg-{}", std::process::id());
+    let st = Command::new("/bin/sh")
+        .arg("-c")
+        .arg(format!(
+            "echo $$ > {}/cgroup.procs && exec /bin/true {marker2}",
+            inner.display()
+        ))
+        .status()
+        .expect("run /bin/sh");
+    assert!(st.success(), "moving into {}", inner.display());
+    let line = p
+        .wait_line(WAIT, |l| {
+            serde_json::from_str::<Value>(l)
+                .is_ok_and(|v| v["filename"] == "/bin/true" && v["args"][1] == marker2.as_str())
+        })
+        .unwrap_or_else(|| panic!("no event for the cgroup exec; stderr: {:?}", p.stderr()));
+    let v: Value = serde_json::from_str(&line).expect("a JSON line");
+    let want = format!("{}/inner", cg.cgroup_path());
+    assert_eq!(v["cgroup"].as_str(), Some(want.as_str()), "{line}");
+    let _ = std::fs::remove_dir(&inner);
+
     // KillSignal (systemctl stop): a clean stop, status 0, so systemd logs no failure.
     let sig = match setting(&s, "KillSignal").as_deref() {
         None | Some("SIGTERM") => libc::SIGTERM,

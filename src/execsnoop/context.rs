@@ -16,6 +16,9 @@ const HOSTNAME_EVERY: Duration = Duration::from_secs(1);
 /// Most cgroup ids remembered (found or not). Beyond that the cache starts over:
 /// memory stays bounded (a few hundred KB) whatever the churn of cgroups.
 pub const CGROUP_CACHE_MAX: usize = 4096;
+/// Most directories one walk of the cgroup2 tree visits (the fallback when file
+/// handles are refused): bounds the time a lookup can take on a huge hierarchy.
+const CGROUP_WALK_MAX: usize = 65_536;
 
 /// The kernel's boot id (`/proc/sys/kernel/random/boot_id`), empty if unreadable.
 pub fn boot_id() -> String {
@@ -117,7 +120,8 @@ struct KernfsHandle {
 }
 
 /// Opens the cgroup directory with this id through its file handle
-/// (open_by_handle_at(2); needs CAP_DAC_READ_SEARCH, which a tracer has).
+/// (open_by_handle_at(2); needs CAP_DAC_READ_SEARCH: root has it, the systemd unit's
+/// CAP_BPF + CAP_PERFMON service does not, and then [`find_by_inode`] is used).
 fn open_by_id(mount: &File, id: u64) -> io::Result<File> {
     let mut h = KernfsHandle {
         handle_bytes: 8,
@@ -146,6 +150,9 @@ fn open_by_id(mount: &File, id: u64) -> io::Result<File> {
 /// an id once gone stays gone (the negative entries are as final as the positive).
 pub struct CgroupPaths {
     mount: Option<(File, PathBuf)>,
+    /// False once the kernel refused a file handle (no CAP_DAC_READ_SEARCH, or a
+    /// seccomp filter): every later lookup walks the tree instead.
+    handles: bool,
     cache: HashMap<u64, Option<Rc<[u8]>>>,
     /// Lookups that went to the kernel (for tests and the curious).
     pub lookups: u64,
@@ -157,6 +164,7 @@ impl CgroupPaths {
         let mount = cgroup2_mount().and_then(|p| File::open(&p).ok().map(|f| (f, p)));
         CgroupPaths {
             mount,
+            handles: can_open_handles(),
             cache: HashMap::new(),
             lookups: 0,
         }
@@ -178,9 +186,26 @@ impl CgroupPaths {
     fn lookup(&mut self, id: u64) -> Option<Rc<[u8]>> {
         let (mount, root) = self.mount.as_ref()?;
         self.lookups += 1;
-        let dir = open_by_id(mount, id).ok()?;
-        let link = std::fs::read_link(format!("/proc/self/fd/{}", dir.as_raw_fd())).ok()?;
-        relative_to(&link, root).map(Rc::from)
+        if self.handles {
+            match open_by_id(mount, id) {
+                Ok(dir) => {
+                    let link =
+                        std::fs::read_link(format!("/proc/self/fd/{}", dir.as_raw_fd())).ok()?;
+                    return relative_to(&link, root).map(Rc::from);
+                }
+                // Gone: the id names no cgroup any more.
+                Err(e) if e.raw_os_error() == Some(libc::ESTALE) => return None,
+                Err(e) => {
+                    if matches!(
+                        e.raw_os_error(),
+                        Some(libc::EPERM | libc::EACCES | libc::ENOSYS | libc::EOPNOTSUPP)
+                    ) {
+                        self.handles = false;
+                    }
+                }
+            }
+        }
+        find_by_inode(root, id).map(Rc::from)
     }
 
     /// Entries held now (bounded by [`CGROUP_CACHE_MAX`]).
@@ -193,6 +218,51 @@ impl Default for CgroupPaths {
     fn default() -> Self {
         Self::new()
     }
+}
+
+/// Whether open_by_handle_at can work: CAP_DAC_READ_SEARCH (bit 2) in the effective
+/// set. Without it (the systemd unit's service) the syscall is not even tried, so a
+/// seccomp filter need not allow it.
+fn can_open_handles() -> bool {
+    const CAP_DAC_READ_SEARCH: u32 = 2; // linux/capability.h
+    std::fs::read_to_string("/proc/self/status").is_ok_and(|st| {
+        st.lines()
+            .find_map(|l| l.strip_prefix("CapEff:"))
+            .and_then(|h| u64::from_str_radix(h.trim(), 16).ok())
+            .is_some_and(|eff| eff & (1 << CAP_DAC_READ_SEARCH) != 0)
+    })
+}
+
+/// The cgroup whose directory has inode `id` (a cgroup v2 directory's inode number is
+/// its cgroup id), found by walking the tree below `root`: needs no privilege, as
+/// cgroup directories are world-readable. At most [`CGROUP_WALK_MAX`] directories.
+fn find_by_inode(root: &Path, id: u64) -> Option<Vec<u8>> {
+    use std::os::unix::fs::{DirEntryExt, MetadataExt};
+    if std::fs::metadata(root).ok()?.ino() == id {
+        return Some(b"/".to_vec());
+    }
+    let mut todo = vec![root.to_path_buf()];
+    let mut visited = 0;
+    while let Some(dir) = todo.pop() {
+        visited += 1;
+        if visited > CGROUP_WALK_MAX {
+            return None;
+        }
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            if !e.file_type().is_ok_and(|t| t.is_dir()) {
+                continue;
+            }
+            // d_ino from getdents: no stat per directory.
+            if e.ino() == id {
+                return relative_to(&e.path(), root);
+            }
+            todo.push(e.path());
+        }
+    }
+    None
 }
 
 /// `link` below `root` as an absolute cgroup path (`/` for the root itself).
@@ -306,6 +376,52 @@ mod tests {
                 root.display()
             );
         }
+    }
+
+    #[test]
+    fn walk_finds_what_the_handle_finds() {
+        use std::os::unix::fs::MetadataExt;
+        let Some(root) = cgroup2_mount() else {
+            eprintln!("SKIP: no cgroup v2 mount");
+            return;
+        };
+        // This process's own cgroup: "0::/some/path" in /proc/self/cgroup.
+        let own = std::fs::read_to_string("/proc/self/cgroup").unwrap();
+        let Some(rel) = own.lines().find_map(|l| l.strip_prefix("0::")) else {
+            eprintln!("SKIP: not in a cgroup v2 hierarchy");
+            return;
+        };
+        let dir = root.join(rel.trim_start_matches('/'));
+        let Ok(meta) = std::fs::metadata(&dir) else {
+            eprintln!("SKIP: {} is not visible here", dir.display());
+            return;
+        };
+        let want = if rel == "/" {
+            "/".to_string()
+        } else {
+            rel.to_string()
+        };
+        assert_eq!(
+            find_by_inode(&root, meta.ino()).as_deref(),
+            Some(want.as_bytes())
+        );
+        assert_eq!(find_by_inode(&root, u64::MAX), None);
+        // As root, also a cgroup of our own two levels down.
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } == 0 {
+            let top = root.join(format!("lebpf-walk-{}", std::process::id()));
+            let sub = top.join("inner");
+            std::fs::create_dir_all(&sub).unwrap();
+            let found = find_by_inode(&root, std::fs::metadata(&sub).unwrap().ino());
+            let _ = std::fs::remove_dir(&sub);
+            let _ = std::fs::remove_dir(&top);
+            let want = format!("/lebpf-walk-{}/inner", std::process::id());
+            assert_eq!(found.as_deref(), Some(want.as_bytes()));
+        }
+        // With handles refused (as in the unit's service), lookups still resolve.
+        let mut c = CgroupPaths::new();
+        c.handles = false;
+        assert_eq!(c.path(meta.ino()).as_deref(), Some(want.as_bytes()));
     }
 
     #[test]
