@@ -203,6 +203,12 @@ fn unit_exec_start_with_exactly_its_privileges_sees_own_exec() {
             Ok(())
         });
     }
+    // The cgroup a later exec runs in, made before execsnoop starts: on a machine
+    // without cgroup v2 mounted (the matrix guests) this mounts it, as a booted
+    // system has it before the service starts.
+    let cg = common::TestCgroup::new("unit-cg");
+    let inner = PathBuf::from(cg.path()).join("inner");
+    std::fs::create_dir(&inner).expect("create the inner cgroup");
     with_caps(&mut cmd, uid, &ambient.iter().copied().collect::<Vec<_>>());
     // SAFETY: as above.
     unsafe {
@@ -285,9 +291,6 @@ fn unit_exec_start_with_exactly_its_privileges_sees_own_exec() {
     // The cgroup field resolves with only the unit's capabilities (no
     // CAP_DAC_READ_SEARCH for file handles: execsnoop walks the cgroup tree). An exec
     // in a cgroup of the test's own, two levels below the root.
-    let cg = common::TestCgroup::new("unit-cg");
-    let inner = PathBuf::from(cg.path()).join("inner");
-    std::fs::create_dir(&inner).expect("create the inner cgroup");
     let marker2 = format!("lebpf-unit-cg-{}", std::process::id());
     let st = Command::new("/bin/sh")
         .arg("-c")
